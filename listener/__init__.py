@@ -1,0 +1,1 @@
+"""Collectors (one module per platform), the query language, dedup and cursors."""
