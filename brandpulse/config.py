@@ -188,6 +188,9 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see `brandpulse init` for all keys)"
+        env_name = "BRANDPULSE_" + "__".join(str(p) for p in err["loc"]).upper()
+        if env_name in os.environ:
+            msg += f" (from environment variable {env_name})"
         lines.append(f"  {key}: {msg}")
     return "\n".join(lines)
 

@@ -113,6 +113,7 @@ class SentimentScore:
     emotions: dict[str, float]  # anger, disgust, fear, joy, sadness, surprise → probability
     model: str
     revision: str
+    emotion_labels: tuple[str, ...] = ()  # emotions over their tuned thresholds (empty = none)
 
 
 SENTIMENTS = ("negative", "neutral", "positive")

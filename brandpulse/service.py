@@ -1,0 +1,78 @@
+"""`brandpulse run`: the service loop. Each role reads from and writes to the store only."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from brandpulse.errors import BrandpulseError
+
+if TYPE_CHECKING:
+    from brandpulse.context import Context
+
+log = logging.getLogger(__name__)
+ROLES = ("collect", "score", "alerts", "all")
+
+
+def _every(interval: float, stop: threading.Event, step: Callable[[], None], name: str) -> None:
+    while not stop.is_set():
+        try:
+            step()
+        except BrandpulseError as exc:
+            log.warning("%s step failed: %s", name, str(exc).splitlines()[0])
+        except Exception:
+            log.exception("%s step crashed; retrying after %.0f s", name, interval)
+        stop.wait(interval)
+
+
+def run_service(ctx: Context, role: str, *, interval_s: float = 30.0, stop: threading.Event | None = None) -> None:
+    from alerts.check import check_alerts
+    from brandpulse.collecting import build_collectors
+    from brandpulse.scoring import score_pending
+    from brandpulse.store.cursors import finish_run, start_run
+    from brandpulse.store.queries import latest_model_key
+    from listener.runner import follow
+
+    stop = stop or threading.Event()
+    engine = ctx.migrated_engine()
+    threads: list[threading.Thread] = []
+
+    if role in ("collect", "all"):
+        collectors = build_collectors(ctx.settings)
+        threads.append(threading.Thread(target=follow, args=(engine, collectors),
+                                        kwargs={"interval_s": interval_s, "stop": stop}, name="collect", daemon=True))
+    if role in ("score", "all"):
+        scorer = ctx.scorer
+
+        def score_step() -> None:
+            n = score_pending(engine, scorer)
+            if n:
+                log.info("scored %d mentions", n)
+
+        threads.append(threading.Thread(target=_every, args=(5.0, stop, score_step, "score"), name="score",
+                                        daemon=True))
+    if role in ("alerts", "all"):
+
+        def alert_step() -> None:
+            key = latest_model_key(engine)
+            if key is None:
+                return
+            run_id = start_run(engine, "alerts")
+            res = check_alerts(engine, key, ctx.settings.alerts)
+            finish_run(engine, run_id, counts={
+                "new": res.new, "updated": res.updated,
+                "evaluated_until": res.evaluated_until.isoformat() if res.evaluated_until else None})
+
+        threads.append(threading.Thread(target=_every, args=(interval_s, stop, alert_step, "alerts"), name="alerts",
+                                        daemon=True))
+    for t in threads:
+        t.start()
+    try:
+        while any(t.is_alive() for t in threads) and not stop.is_set():
+            stop.wait(0.5)
+    except KeyboardInterrupt:
+        stop.set()
+    for t in threads:
+        t.join(timeout=10)

@@ -1,0 +1,197 @@
+"""Read-side query functions (dashboard, alerts, status). They return DataFrames or plain values.
+
+Dashboards read the hourly rollups, never a scan of all mentions; only evidence and
+"latest posts" lists read mentions, always bounded by brand, time and a LIMIT.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, and_, func, select
+
+from brandpulse.store.engine import session_scope
+from brandpulse.store.schema import AlertRow, AuthorRow, CursorRow, MentionRow, RollupRow, ScoreRow
+
+
+def latest_model_key(engine: Engine) -> str | None:
+    """The model key whose rollups cover the most mentions (what the dashboard shows by default)."""
+    q = select(RollupRow.model_key, func.sum(RollupRow.count).label("n")).group_by(RollupRow.model_key)
+    with session_scope(engine) as s:
+        rows = list(s.execute(q))
+    return max(rows, key=lambda r: r.n).model_key if rows else None
+
+
+def rollups(
+    engine: Engine,
+    model_key: str,
+    brands: list[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> pd.DataFrame:
+    q = select(RollupRow.brand, RollupRow.hour, RollupRow.sentiment, RollupRow.count, RollupRow.reach).where(
+        RollupRow.model_key == model_key
+    )
+    if brands:
+        q = q.where(RollupRow.brand.in_(brands))
+    if since is not None:
+        q = q.where(RollupRow.hour >= since)
+    if until is not None:
+        q = q.where(RollupRow.hour < until)
+    with session_scope(engine) as s:
+        rows = [r._asdict() for r in s.execute(q.order_by(RollupRow.hour))]
+    df = pd.DataFrame(rows, columns=["brand", "hour", "sentiment", "count", "reach"])
+    if not df.empty:
+        df["hour"] = pd.to_datetime(df["hour"], utc=True)
+    return df
+
+
+def volume_by_sentiment(engine: Engine, model_key: str, brands: list[str] | None = None,
+                        freq: str = "h") -> pd.DataFrame:
+    """brand × period × sentiment counts (period = hour or day), for the volume/sentiment charts."""
+    df = rollups(engine, model_key, brands)
+    if df.empty:
+        return df
+    df["period"] = df["hour"].dt.floor(freq)
+    return df.groupby(["brand", "period", "sentiment"], as_index=False)[["count", "reach"]].sum()
+
+
+def brand_totals(engine: Engine, model_key: str) -> pd.DataFrame:
+    """Per brand: mentions, negative share, reach — also the share of voice."""
+    df = rollups(engine, model_key)
+    if df.empty:
+        return pd.DataFrame(columns=["brand", "mentions", "negative", "positive", "negative_share", "reach", "share_of_voice"])
+    piv = df.pivot_table(index="brand", columns="sentiment", values="count", aggfunc="sum", fill_value=0)
+    out = pd.DataFrame({"mentions": piv.sum(axis=1)})
+    out["negative"] = piv.get("negative", 0)
+    out["positive"] = piv.get("positive", 0)
+    out["negative_share"] = (out["negative"] / out["mentions"]).round(3)
+    out["reach"] = df.groupby("brand")["reach"].sum()
+    out["share_of_voice"] = (out["mentions"] / out["mentions"].sum()).round(3)
+    return out.reset_index().sort_values("mentions", ascending=False)
+
+
+def alerts_frame(engine: Engine, states: tuple[str, ...] = ("open", "acknowledged")) -> pd.DataFrame:
+    q = select(AlertRow).where(AlertRow.state.in_(states)).order_by(AlertRow.window_start.desc())
+    with session_scope(engine) as s:
+        rows = [
+            {
+                "id": a.id, "brand": a.brand, "rule": a.rule, "start": a.window_start, "end": a.window_end,
+                "severity": a.severity, "state": a.state, "metrics": a.metrics, "evidence": a.evidence,
+            }
+            for a in s.scalars(q)
+        ]
+    return pd.DataFrame(rows, columns=["id", "brand", "rule", "start", "end", "severity", "state", "metrics", "evidence"])
+
+
+def negative_posts(
+    engine: Engine, model: str, revision: str, brand: str, start: datetime, end: datetime, limit: int = 5
+) -> list[dict[str, Any]]:
+    """The most visible negative posts of a brand in a window (reach + engagement first)."""
+    weight = MentionRow.likes + MentionRow.reposts * 2 + MentionRow.replies + func.coalesce(MentionRow.author_followers, 0) / 100
+    q = (
+        select(MentionRow.id, MentionRow.platform, MentionRow.author_handle, MentionRow.text, MentionRow.url,
+               MentionRow.created_at, MentionRow.author_followers, MentionRow.likes, MentionRow.reposts,
+               ScoreRow.p_negative)
+        .join(ScoreRow, and_(ScoreRow.mention_id == MentionRow.id, ScoreRow.model == model,
+                             ScoreRow.revision == revision))
+        .where(MentionRow.brand == brand, MentionRow.created_at >= start, MentionRow.created_at < end,
+               ScoreRow.label == "negative")
+        .order_by(weight.desc(), ScoreRow.p_negative.desc())
+        .limit(limit)
+    )
+    with session_scope(engine) as s:
+        return [
+            {**r._asdict(), "created_at": r.created_at.isoformat(), "text": r.text[:500]}
+            for r in s.execute(q)
+        ]
+
+
+_STOP = set(
+    "the a an and or to of in on for is it i my me you your this that with at be are was have has not no but so"
+    " we they just do can from our get got all its it's im i'm about what when will would there their by as"
+    " и в не на я что с а по это как у но за то все от так же к мне вы из бы ты".split()
+    + "і в не на я що з а по це як у але за та все від так ж до мені ви із би ти й".split()
+)
+
+
+def top_terms(texts: list[str], baseline: list[str], n: int = 8) -> list[str]:
+    """Words much more frequent in the window than in the baseline (a simple lift ranking)."""
+    import re
+
+    tok = re.compile(r"[#@]?\w[\w'-]{2,}", re.UNICODE)
+
+    def counts(ts: list[str]) -> Counter[str]:
+        c: Counter[str] = Counter()
+        for t in ts:
+            c.update({w for w in (m.group(0).lower() for m in tok.finditer(t)) if w not in _STOP and not w.isdigit()})
+        return c
+
+    win, base = counts(texts), counts(baseline)
+    nw, nb = max(len(texts), 1), max(len(baseline), 1)
+    lift = {w: (c / nw) / ((base.get(w, 0) + 1) / nb) for w, c in win.items() if c >= 2}
+    return [w for w, _ in sorted(lift.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
+
+def texts_in_window(
+    engine: Engine, model: str, revision: str, brand: str, start: datetime, end: datetime,
+    label: str | None = None, limit: int = 2000,
+) -> list[str]:
+    q = select(MentionRow.text).where(MentionRow.brand == brand, MentionRow.created_at >= start,
+                                      MentionRow.created_at < end)
+    if label is not None:
+        q = q.join(ScoreRow, and_(ScoreRow.mention_id == MentionRow.id, ScoreRow.model == model,
+                                  ScoreRow.revision == revision)).where(ScoreRow.label == label)
+    with session_scope(engine) as s:
+        return list(s.scalars(q.limit(limit)))
+
+
+def top_negative_authors(
+    engine: Engine, model: str, revision: str, brand: str, start: datetime, end: datetime, limit: int = 5
+) -> list[dict[str, Any]]:
+    q = (
+        select(MentionRow.platform, MentionRow.author_handle, func.count().label("negative_posts"),
+               func.max(MentionRow.author_followers).label("followers"))
+        .join(ScoreRow, and_(ScoreRow.mention_id == MentionRow.id, ScoreRow.model == model,
+                             ScoreRow.revision == revision))
+        .where(MentionRow.brand == brand, MentionRow.created_at >= start, MentionRow.created_at < end,
+               ScoreRow.label == "negative")
+        .group_by(MentionRow.platform, MentionRow.author_handle)
+        .order_by(func.count().desc(), func.max(MentionRow.author_followers).desc())
+        .limit(limit)
+    )
+    with session_scope(engine) as s:
+        return [r._asdict() for r in s.execute(q)]
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    with session_scope(engine) as s:
+        def n(model: Any) -> int:
+            return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+        return {
+            "mentions": n(MentionRow),
+            "scored": int(s.scalar(select(func.count(func.distinct(ScoreRow.mention_id)))) or 0),
+            "authors": n(AuthorRow),
+            "open_alerts": int(s.scalar(select(func.count()).select_from(AlertRow).where(AlertRow.state == "open")) or 0),
+            "cursors": n(CursorRow),
+        }
+
+
+def latest_mentions(engine: Engine, brand: str | None = None, limit: int = 50) -> pd.DataFrame:
+    q = (
+        select(MentionRow.created_at, MentionRow.brand, MentionRow.platform, MentionRow.author_handle,
+               MentionRow.lang, MentionRow.text, ScoreRow.label, ScoreRow.confidence)
+        .outerjoin(ScoreRow, ScoreRow.mention_id == MentionRow.id)
+        .order_by(MentionRow.created_at.desc())
+        .limit(limit)
+    )
+    if brand:
+        q = q.where(MentionRow.brand == brand)
+    with session_scope(engine) as s:
+        rows = [r._asdict() for r in s.execute(q)]
+    return pd.DataFrame(rows, columns=["created_at", "brand", "platform", "author_handle", "lang", "text", "label",
+                                       "confidence"])

@@ -1,0 +1,18 @@
+"""The brandpulse dashboard (Streamlit). Run with `brandpulse dashboard`."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from brandpulse.errors import BrandpulseError
+from dashboard import overview
+
+st.set_page_config(page_title="brandpulse", page_icon="📈", layout="wide")
+
+PAGES = {"Overview": overview.render}
+
+page = st.sidebar.radio("Page", list(PAGES), key="page")
+try:
+    PAGES[page]()
+except BrandpulseError as exc:
+    st.error(str(exc))

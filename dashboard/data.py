@@ -1,0 +1,67 @@
+"""Cached access to the store for the dashboard pages (the pages only lay things out)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+
+from brandpulse.config import Settings, load_settings
+from brandpulse.store import queries
+from brandpulse.store.engine import make_engine
+
+TTL = 30  # seconds: the PR team's dashboard refreshes without hammering the store
+
+
+@st.cache_resource
+def _settings_and_engine(config: str | None, url: str | None) -> tuple[Settings, Engine]:
+    settings = load_settings(config)
+    return settings, make_engine(settings.database_url)
+
+
+def settings_and_engine() -> tuple[Settings, Engine]:
+    return _settings_and_engine(os.environ.get("BRANDPULSE_CONFIG"), os.environ.get("BRANDPULSE_DATABASE_URL"))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def model_key(_engine: Engine, url: str) -> str | None:
+    return queries.latest_model_key(_engine)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def volume(_engine: Engine, url: str, key: str, brands: tuple[str, ...], freq: str) -> pd.DataFrame:
+    return queries.volume_by_sentiment(_engine, key, list(brands) or None, freq)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def totals(_engine: Engine, url: str, key: str) -> pd.DataFrame:
+    return queries.brand_totals(_engine, key)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def open_alerts(_engine: Engine, url: str) -> pd.DataFrame:
+    return queries.alerts_frame(_engine)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def latest(_engine: Engine, url: str, brand: str | None) -> pd.DataFrame:
+    return queries.latest_mentions(_engine, brand)
+
+
+def negative_share(vol: pd.DataFrame) -> pd.DataFrame:
+    """brand × period negative share from the volume frame."""
+    if vol.empty:
+        return pd.DataFrame(columns=["brand", "period", "negative_share"])
+    tot = vol.groupby(["brand", "period"])["count"].sum()
+    neg = vol[vol["sentiment"] == "negative"].groupby(["brand", "period"])["count"].sum()
+    out = (neg.reindex(tot.index, fill_value=0) / tot).rename("negative_share").reset_index()
+    return out
+
+
+def describe_alert(row: Any) -> str:
+    m = row.metrics or {}
+    return (f"**{row.severity.upper()}** · {row.brand} · {row.start:%Y-%m-%d %H:%M}–{row.end:%H:%M} UTC · "
+            f"negative share {m.get('negative_share', 0):.0%} vs baseline {m.get('baseline_share', 0):.0%}")

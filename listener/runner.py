@@ -1,0 +1,144 @@
+"""Runs collectors against the store: batches of mentions, then the cursor, in one transaction.
+
+Because items and the cursor after them commit together, a killed process resumes exactly
+where the last committed batch ended; anything fetched again dedups on (platform, native id).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from brandpulse.errors import BrandpulseError
+from brandpulse.store.cursors import load_cursor, record_health, save_cursor_in
+from brandpulse.store.engine import session_scope
+from brandpulse.store.mentions import delete_mentions_in, insert_mentions_in
+from brandpulse.types import Deletion, Mention, utcnow
+from listener.base import Collector
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CollectStats:
+    source: str
+    key: str
+    fetched: int = 0
+    new: int = 0
+    deleted: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _key_of(collector: Collector) -> str:
+    return str(getattr(collector, "key", None) or "default")
+
+
+def collect_once(
+    engine: Engine,
+    collector: Collector,
+    *,
+    batch_size: int = 500,
+    on_batch: Callable[[CollectStats], None] | None = None,
+    stop: threading.Event | None = None,
+) -> CollectStats:
+    """Drain one collector once: store what it yields in batches, saving its cursor with each batch."""
+    key = _key_of(collector)
+    stats = CollectStats(source=collector.name, key=key)
+    since = load_cursor(engine, collector.name, key)
+    batch: list[Mention] = []
+    deletions: list[Deletion] = []
+
+    def flush() -> None:
+        cur = collector.cursor()
+        with session_scope(engine) as s:
+            res = insert_mentions_in(s, batch)
+            stats.new += res.new
+            stats.deleted += delete_mentions_in(s, [(d.platform, d.native_id) for d in deletions])
+            if cur is not None:
+                save_cursor_in(s, cur)
+        batch.clear()
+        deletions.clear()
+        if on_batch:
+            on_batch(stats)
+
+    newest = None
+    try:
+        for item in collector.fetch(since):
+            if isinstance(item, Deletion):
+                deletions.append(item)
+            else:
+                batch.append(item)
+                stats.fetched += 1
+                newest = item.created_at if newest is None or item.created_at > newest else newest
+            if len(batch) + len(deletions) >= batch_size:
+                flush()
+            if stop is not None and stop.is_set():
+                break
+        flush()
+    except BrandpulseError as exc:
+        flush()
+        stats.errors.append(str(exc))
+        record_health(engine, collector.name, key, ok=False, error=str(exc).splitlines()[0],
+                      details=_safe_health(collector))
+        raise
+    lag = (utcnow() - newest).total_seconds() if newest else None
+    record_health(engine, collector.name, key, ok=True, lag_seconds=lag, details=_safe_health(collector))
+    return stats
+
+
+def _safe_health(collector: Collector) -> dict[str, Any]:
+    try:
+        return dict(collector.health())
+    except Exception as exc:  # health is informational; never let it break collection
+        return {"health_error": exc.__class__.__name__}
+
+
+def follow(
+    engine: Engine,
+    collectors: Iterable[Collector],
+    *,
+    interval_s: float = 60.0,
+    stop: threading.Event | None = None,
+    max_rounds: int | None = None,
+    on_stats: Callable[[CollectStats], None] | None = None,
+) -> None:
+    """Run every collector concurrently, round after round; one failing source never stops the others."""
+    stop = stop or threading.Event()
+
+    def loop(c: Collector) -> None:
+        rounds = 0
+        backoff = interval_s
+        while not stop.is_set() and (max_rounds is None or rounds < max_rounds):
+            rounds += 1
+            try:
+                st = collect_once(engine, c, stop=stop)
+                backoff = interval_s
+                if on_stats:
+                    on_stats(st)
+            except BrandpulseError as exc:
+                log.warning("source %s/%s failed: %s", c.name, _key_of(c), str(exc).splitlines()[0])
+                backoff = min(backoff * 2, 3600.0)
+            except Exception as exc:  # an unexpected bug in one collector must not kill the others
+                log.exception("source %s/%s crashed", c.name, _key_of(c))
+                record_health(engine, c.name, _key_of(c), ok=False, error=f"{exc.__class__.__name__}: {exc}")
+                backoff = min(backoff * 2, 3600.0)
+            if max_rounds is not None and rounds >= max_rounds:
+                break
+            stop.wait(backoff)
+
+    threads = [threading.Thread(target=loop, args=(c,), name=f"collect-{c.name}", daemon=True) for c in collectors]
+    for t in threads:
+        t.start()
+    try:
+        while any(t.is_alive() for t in threads):
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)

@@ -1,0 +1,88 @@
+"""Small trained heads on top of the encoder's sentence embeddings (kept in the repo).
+
+Files in sentiment/heads/:
+- `sentiment.npz`: `W` (3, D), `b` (3,), `classes` (3,) str, `temperature` () — softmax(xWᵀ+b / T)
+- `emotion.npz`:   `W` (E, D), `b` (E,), `emotions` (E,) str, `thresholds` (E,) — sigmoid per emotion
+- `heads.json`:    version, encoder name/revision, training data and metrics (see MODEL_CARD.md)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from brandpulse.errors import ModelError
+
+HEADS_DIR = Path(__file__).resolve().parent / "heads"
+
+
+@dataclass(frozen=True)
+class SentimentHead:
+    W: np.ndarray
+    b: np.ndarray
+    classes: tuple[str, ...]
+    temperature: float = 1.0
+
+    def predict_proba(self, emb: np.ndarray) -> np.ndarray:
+        logits = (emb @ self.W.T + self.b) / self.temperature
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class EmotionHead:
+    W: np.ndarray
+    b: np.ndarray
+    emotions: tuple[str, ...]
+    thresholds: np.ndarray
+
+    def predict_proba(self, emb: np.ndarray) -> np.ndarray:
+        z = emb @ self.W.T + self.b
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+@dataclass(frozen=True)
+class Heads:
+    sentiment: SentimentHead
+    emotion: EmotionHead
+    meta: dict[str, Any]
+
+    @property
+    def version(self) -> str:
+        return str(self.meta.get("version", "0"))
+
+
+def save_heads(heads: Heads, directory: Path = HEADS_DIR) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    s, e = heads.sentiment, heads.emotion
+    np.savez_compressed(
+        directory / "sentiment.npz",
+        W=s.W.astype(np.float32), b=s.b.astype(np.float32), classes=np.array(s.classes),
+        temperature=np.array(s.temperature, dtype=np.float32),
+    )
+    np.savez_compressed(
+        directory / "emotion.npz",
+        W=e.W.astype(np.float32), b=e.b.astype(np.float32), emotions=np.array(e.emotions),
+        thresholds=e.thresholds.astype(np.float32),
+    )
+    (directory / "heads.json").write_text(json.dumps(heads.meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def load_heads(directory: Path = HEADS_DIR) -> Heads:
+    try:
+        with np.load(directory / "sentiment.npz", allow_pickle=False) as z:
+            sent = SentimentHead(z["W"], z["b"], tuple(str(c) for c in z["classes"]), float(z["temperature"]))
+        with np.load(directory / "emotion.npz", allow_pickle=False) as z:
+            emo = EmotionHead(z["W"], z["b"], tuple(str(c) for c in z["emotions"]), z["thresholds"])
+        meta = json.loads((directory / "heads.json").read_text(encoding="utf-8"))
+    except (OSError, KeyError, ValueError) as exc:
+        raise ModelError(
+            f"model heads in {directory} are missing or damaged ({exc.__class__.__name__}: {exc})",
+            hint="Reinstall brandpulse, or retrain them with `brandpulse model train`.",
+        ) from None
+    return Heads(sent, emo, meta)

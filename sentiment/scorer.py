@@ -1,0 +1,118 @@
+"""Batched scoring: texts → sentiment (neg/neu/pos + calibrated confidence) and emotions.
+
+preprocess (normalise) → forward (encoder, batched) → postprocess (heads, thresholds) are kept apart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from brandpulse.config import ModelConfig
+from brandpulse.types import SENTIMENTS, SentimentScore
+from sentiment.heads import Heads, load_heads
+from sentiment.normalize import normalize_post
+
+log = logging.getLogger(__name__)
+
+
+class Scorer(Protocol):
+    name: str
+    revision: str
+
+    def score(self, texts: Sequence[str]) -> list[SentimentScore]: ...
+
+
+class TextEncoder(Protocol):
+    name: str
+    revision: str
+
+    def embed(self, texts: list[str], batch_size: int = 32, max_length: int = 128) -> np.ndarray: ...
+
+
+def postprocess(
+    probs: np.ndarray,
+    classes: Sequence[str],
+    emo_probs: np.ndarray,
+    emotions: Sequence[str],
+    thresholds: np.ndarray,
+    uncertain_threshold: float,
+    model: str,
+    revision: str,
+) -> list[SentimentScore]:
+    """Rows of class probabilities → SentimentScore, with "uncertain" below the confidence threshold."""
+    order = [list(classes).index(c) for c in SENTIMENTS]
+    probs = probs[:, order]
+    out: list[SentimentScore] = []
+    for i in range(probs.shape[0]):
+        p = probs[i]
+        top = int(np.argmax(p))
+        conf = float(p[top])
+        label = SENTIMENTS[top] if conf >= uncertain_threshold else "uncertain"
+        emo = {e: round(float(emo_probs[i, j]), 4) for j, e in enumerate(emotions)}
+        active = tuple(e for j, e in enumerate(emotions) if emo_probs[i, j] >= thresholds[j])
+        out.append(
+            SentimentScore(
+                label=label,
+                probs={c: round(float(p[k]), 4) for k, c in enumerate(SENTIMENTS)},
+                confidence=round(conf, 4),
+                emotions=emo,
+                model=model,
+                revision=revision,
+                emotion_labels=active,
+            )
+        )
+    return out
+
+
+class EmbeddingScorer:
+    """The default: a sentence encoder (multilingual-e5-small) plus the small heads in sentiment/heads/."""
+
+    def __init__(
+        self, encoder: TextEncoder, heads: Heads, *, uncertain_threshold: float = 0.45, batch_size: int = 32,
+        max_length: int = 128,
+    ) -> None:
+        self.encoder = encoder
+        self.heads = heads
+        self.uncertain_threshold = uncertain_threshold
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.name = f"{encoder.name}+heads"
+        self.revision = f"{encoder.revision}/h{heads.version}"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encoder.embed([normalize_post(t) for t in texts], self.batch_size, self.max_length)
+
+    def score(self, texts: Sequence[str]) -> list[SentimentScore]:
+        if not texts:
+            return []
+        emb = self.embed(texts)
+        return self.score_embeddings(emb)
+
+    def score_embeddings(self, emb: np.ndarray) -> list[SentimentScore]:
+        h = self.heads
+        return postprocess(
+            h.sentiment.predict_proba(emb), h.sentiment.classes, h.emotion.predict_proba(emb), h.emotion.emotions,
+            h.emotion.thresholds, self.uncertain_threshold, self.name, self.revision,
+        )
+
+
+def load_scorer(cfg: ModelConfig) -> Scorer:
+    """The configured scorer: a hub sentiment model when set and loadable, else the bundled one."""
+    from sentiment.encoder import load_encoder
+
+    encoder = load_encoder(cfg)
+    bundled = EmbeddingScorer(
+        encoder, load_heads(), uncertain_threshold=cfg.uncertain_threshold, batch_size=cfg.batch_size,
+        max_length=cfg.max_length,
+    )
+    if cfg.sentiment_model_id:
+        from sentiment.hub import load_hub_scorer
+
+        hub = load_hub_scorer(cfg, emotion_from=bundled)
+        if hub is not None:
+            return hub
+    return bundled

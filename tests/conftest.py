@@ -1,0 +1,64 @@
+"""Shared fixtures: the real store on SQLite and (when BRANDPULSE_TEST_DATABASE_URL is set) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from brandpulse.store.engine import make_engine
+from brandpulse.store.migrate import upgrade
+from brandpulse.types import AuthorRef, Engagement, Mention
+
+PG_URL = os.environ.get("BRANDPULSE_TEST_DATABASE_URL")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _reset_postgres(url: str) -> None:
+    eng = make_engine(url)
+    with eng.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    eng.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database URL on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    if not PG_URL:
+        if os.environ.get("BRANDPULSE_REQUIRE_POSTGRES"):
+            pytest.fail("BRANDPULSE_REQUIRE_POSTGRES is set but BRANDPULSE_TEST_DATABASE_URL is not")
+        pytest.skip("PostgreSQL tests need BRANDPULSE_TEST_DATABASE_URL (CI sets it; .ci/run starts a server)")
+    _reset_postgres(PG_URL)
+    return PG_URL
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated store on each backend."""
+    eng = make_engine(db_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+T0 = datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc)
+
+
+def make_mention(i: int, *, brand: str = "Nimbus", text: str | None = None, hours: float = 0.0,
+                 platform: str = "x", author: str | None = None, followers: int = 100) -> Mention:
+    return Mention(
+        platform=platform,
+        native_id=str(i),
+        text=text if text is not None else f"post {i} about nimbus",
+        created_at=T0 + timedelta(hours=hours),
+        author=AuthorRef(author or f"user{i % 7}", followers=followers),
+        engagement=Engagement(likes=i % 5, reposts=i % 3, replies=0),
+        brand=brand,
+    )
