@@ -5,7 +5,10 @@ Rule "negativity_spike": an hour fires when, against the brand's trailing baseli
   - negative volume ≥ `min_negative`, and
   - negative share ≥ max(`min_share`, `share_ratio` × baseline share), and
   - negative volume is ≥ `z_threshold` robust standard deviations above the baseline mean
-    (σ floored at √mean and 1, so a quiet brand does not alert on two posts).
+    (median and MAD of the baseline hours; σ floored at √mean and 1, so a quiet brand does not alert
+    on two posts), and
+  - that many negatives among the hour's mentions is improbable under the baseline share
+    (binomial tail p-value ≤ `max_p_value`), which keeps random noise from paging anyone.
 Consecutive firing hours form one alert. Severity: "high" when z ≥ 2 × threshold or the
 share is ≥ 3 × baseline, else "medium".
 """
@@ -18,6 +21,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binom
 
 from brandpulse.config import AlertRuleConfig
 
@@ -63,22 +67,27 @@ def evaluate_brand(
     prev_neg = h["negative"].shift(1).rolling(w, min_periods=1).sum().fillna(0)
     # hours of history actually available (the first hours of a stream have a short baseline)
     avail = pd.Series(np.minimum(np.arange(len(h)), w), index=h.index).astype(float)
+    # robust baseline level and spread (median / MAD), so an ongoing episode does not inflate its own baseline
+    prev = h["negative"].astype(float).shift(1)
+    med_neg = prev.rolling(w, min_periods=1).median().fillna(0.0)
+    mad = prev.rolling(w, min_periods=1).apply(lambda a: np.median(np.abs(a - np.median(a))), raw=True).fillna(0.0)
     mean_neg = (prev_neg / avail.replace(0, np.nan)).fillna(0.0)
-    sq = (h["negative"] ** 2).shift(1).rolling(w, min_periods=1).sum().fillna(0)
-    var = (sq / avail.replace(0, np.nan)).fillna(0.0) - mean_neg**2
-    sigma = np.sqrt(np.maximum(var, 0.0))
-    sigma = np.maximum(np.maximum(sigma, np.sqrt(mean_neg)), 1.0)
+    sigma = np.maximum(np.maximum(1.4826 * mad, np.sqrt(np.maximum(mean_neg, med_neg))), 1.0)
     base_share = (prev_neg / prev_total.replace(0, np.nan)).fillna(0.0)
     share = (h["negative"] / h["total"].replace(0, np.nan)).fillna(0.0)
-    z = (h["negative"] - mean_neg) / sigma
+    z = (h["negative"] - med_neg) / sigma
+    p0 = np.clip(base_share.to_numpy(dtype=float), 0.02, 0.98)
+    p_value = binom.sf(h["negative"].to_numpy() - 1, h["total"].to_numpy(), p0)
     enough_history = avail >= min(w, 24)
     fires = (
         enough_history
         & (h["negative"] >= rule.min_negative)
         & (share >= np.maximum(rule.min_share, rule.share_ratio * base_share))
         & (z >= rule.z_threshold)
+        & (p_value <= rule.max_p_value)
     )
-    out = h.assign(share=share, baseline_share=base_share, baseline_negative=mean_neg, z=z, fires=fires)
+    out = h.assign(share=share, baseline_share=base_share, baseline_negative=mean_neg, z=z, p_value=p_value,
+                   fires=fires)
     if since is not None:
         out = out[out["hour"] >= pd.Timestamp(since)]
     if until is not None:
@@ -126,6 +135,7 @@ def _merge_metrics(spike: Spike, row: object, rule: AlertRuleConfig) -> None:
     )
     m["peak_negative_per_hour"] = max(m.get("peak_negative_per_hour", 0.0), neg)
     m["max_z"] = round(max(m.get("max_z", -math.inf), z), 2)
+    m["min_p_value"] = float(f"{min(m.get('min_p_value', 1.0), float(row.p_value)):.3g}")  # type: ignore[attr-defined]
     ratio = m["negative_share"] / m["baseline_share"] if m["baseline_share"] > 0 else math.inf
     m["share_ratio"] = round(ratio, 2) if math.isfinite(ratio) else 999.0
     spike.severity = "high" if m["max_z"] >= 2 * rule.z_threshold or ratio >= 3 else "medium"

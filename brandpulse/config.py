@@ -92,6 +92,7 @@ class AlertRuleConfig(_Strict):
     share_ratio: float = Field(1.8, gt=1.0)
     min_share: float = Field(0.35, ge=0.0, le=1.0)
     z_threshold: float = Field(3.0, gt=0.0)
+    max_p_value: float = Field(1e-5, gt=0.0, lt=1.0)
 
 
 class SlackConfig(_Strict):

@@ -44,6 +44,7 @@ min_negative = 5       # never alert on fewer negative mentions in an hour
 share_ratio = 1.8      # negative share must be this many times the baseline share…
 min_share = 0.35       # …and at least this share
 z_threshold = 3.0      # negative volume this many standard deviations above the baseline
+max_p_value = 1e-5     # and that many negatives must be this improbable at the baseline share
 
 [slack]
 # the webhook URL comes from BRANDPULSE_SLACK_WEBHOOK_URL
