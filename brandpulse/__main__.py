@@ -1,0 +1,5 @@
+"""`python -m brandpulse` = the `brandpulse` command."""
+
+from brandpulse.cli import main
+
+main()
