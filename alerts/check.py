@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 
+from alerts.spike import RULE, Spike, find_spikes
 from brandpulse.config import AlertRuleConfig
 from brandpulse.store.cursors import last_run_counts
 from brandpulse.store.engine import session_scope
@@ -20,7 +21,6 @@ from brandpulse.store.queries import (
 )
 from brandpulse.store.schema import AlertRow
 from brandpulse.types import utcnow
-from alerts.spike import RULE, Spike, find_spikes
 
 log = logging.getLogger(__name__)
 

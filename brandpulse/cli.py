@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from brandpulse.context import Context
 from brandpulse.errors import BrandpulseError
+
+if TYPE_CHECKING:
+    from listener.runner import CollectStats
 
 console = Console(stderr=False)
 err_console = Console(stderr=True)
@@ -49,6 +54,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object as 
 
 def _ctx(config: Path | None, **overrides: Any) -> Context:
     return Context(config_file=config, overrides={k: v for k, v in overrides.items() if v is not None})
+
+
+def _batch_progress(progress: Progress, task: TaskID) -> Callable[[CollectStats], None]:
+    def update(stats: CollectStats) -> None:
+        progress.update(task, completed=stats.fetched)
+
+    return update
 
 
 def _progress() -> Progress:
@@ -143,7 +155,7 @@ def collect(
         with _progress() as progress:
             task = progress.add_task(f"{c.name}/{getattr(c, 'key', '')}", total=None)
             try:
-                st = collect_once(engine, c, on_batch=lambda s: progress.update(task, completed=s.fetched))
+                st = collect_once(engine, c, on_batch=_batch_progress(progress, task))
             except BrandpulseError as exc:
                 failed += 1
                 err_console.print(f"[red]{c.name}: {exc}[/]")
@@ -213,15 +225,15 @@ def alerts_backtest(
     json_out: JsonOpt = False,
 ) -> None:
     """Alerts that would have fired in a past period (nothing is stored)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from alerts.spike import find_spikes
     from brandpulse.errors import InputError
     from brandpulse.store.queries import latest_model_key, rollups
 
     try:
-        start = datetime.fromisoformat(from_).replace(tzinfo=timezone.utc)
-        end = datetime.fromisoformat(to).replace(tzinfo=timezone.utc) + timedelta(days=1)
+        start = datetime.fromisoformat(from_).replace(tzinfo=UTC)
+        end = datetime.fromisoformat(to).replace(tzinfo=UTC) + timedelta(days=1)
     except ValueError:
         raise InputError(f"--from/--to must be dates like 2026-11-02, got {from_!r} / {to!r}") from None
     ctx = _ctx(config)

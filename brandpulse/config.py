@@ -121,14 +121,14 @@ class Settings(BaseSettings):
     )
 
     brands: list[BrandConfig] = Field(default_factory=list)
-    store: StoreConfig = Field(default_factory=StoreConfig)
+    store: StoreConfig = Field(default_factory=lambda: StoreConfig.model_validate({}))
     #: Source name → its options (each collector validates its own); e.g. [sources.replay] path = "…".
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    alerts: AlertRuleConfig = Field(default_factory=AlertRuleConfig)
-    slack: SlackConfig = Field(default_factory=SlackConfig)
-    crm: CRMConfig = Field(default_factory=CRMConfig)
-    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    model: ModelConfig = Field(default_factory=lambda: ModelConfig.model_validate({}))
+    alerts: AlertRuleConfig = Field(default_factory=lambda: AlertRuleConfig.model_validate({}))
+    slack: SlackConfig = Field(default_factory=lambda: SlackConfig.model_validate({}))
+    crm: CRMConfig = Field(default_factory=lambda: CRMConfig.model_validate({}))
+    dashboard: DashboardConfig = Field(default_factory=lambda: DashboardConfig.model_validate({}))
     #: Directory the config file lives in; relative paths in it are resolved against it.
     base_dir: str = "."
 

@@ -29,6 +29,7 @@ def run_demo(
     port: int | None = None,
 ) -> Settings:
     from alerts.check import check_alerts
+    from brandpulse.cli import _batch_progress
     from brandpulse.collecting import build_collectors
     from brandpulse.scoring import score_pending
     from brandpulse.store.cursors import finish_run, start_run
@@ -43,7 +44,7 @@ def run_demo(
     for collector in build_collectors(settings, ["replay"]):
         with progress() as p:
             task = p.add_task("replaying the demo stream", total=None)
-            st = collect_once(engine, collector, on_batch=lambda s: p.update(task, completed=s.fetched))
+            st = collect_once(engine, collector, on_batch=_batch_progress(p, task))
         console.print(f"replay: {st.fetched} mentions read, {st.new} new")
 
     from sentiment.scorer import load_scorer

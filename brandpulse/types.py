@@ -7,7 +7,7 @@ the store persists them, tests build them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from brandpulse.errors import MalformedItemError
@@ -73,7 +73,7 @@ class Mention:
             raise MalformedItemError(nid, "created_at is not a datetime")
         if self.created_at.tzinfo is None:
             raise MalformedItemError(nid, "created_at has no time zone (must be UTC-aware)")
-        self.created_at = self.created_at.astimezone(timezone.utc)
+        self.created_at = self.created_at.astimezone(UTC)
         if not isinstance(self.author, AuthorRef) or not self.author.handle:
             raise MalformedItemError(nid, "author handle is missing")
         for name in ("likes", "reposts", "replies"):
@@ -121,4 +121,4 @@ EMOTIONS = ("anger", "disgust", "fear", "joy", "sadness", "surprise")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -41,7 +41,8 @@ def read_eval_file(path: Path, task: str) -> EvalSet:
         reader = csv.DictReader(fh)
         fields = set(reader.fieldnames or [])
         if not {"text", col} <= fields:
-            raise InputFileError(f"{path}: a {task} file needs columns text and {col} (found: {', '.join(sorted(fields))})")
+            found = ", ".join(sorted(fields))
+            raise InputFileError(f"{path}: a {task} file needs columns text and {col} (found: {found})")
         for lineno, row in enumerate(reader, start=2):
             raw = (row.get(col) or "").strip().lower()
             if task == "sentiment":
@@ -96,12 +97,14 @@ def emotion_metrics(y_true: Sequence[frozenset[str]], y_pred: Sequence[frozenset
 
 
 def metrics_by_language(task: str, data: EvalSet, predicted: Sequence[Any]) -> dict[str, Any]:
-    fn = sentiment_metrics if task == "sentiment" else emotion_metrics
-    out = fn(data.labels, predicted)  # type: ignore[arg-type]
+    def fn(y: Sequence[Any], p: Sequence[Any]) -> dict[str, Any]:
+        return sentiment_metrics(y, p) if task == "sentiment" else emotion_metrics(y, p)
+
+    out = fn(data.labels, predicted)
     per: dict[str, Any] = {}
     for lang in sorted(set(data.langs)):
         idx = [i for i, lg in enumerate(data.langs) if lg == lang]
-        sub = fn([data.labels[i] for i in idx], [predicted[i] for i in idx])  # type: ignore[arg-type]
+        sub = fn([data.labels[i] for i in idx], [predicted[i] for i in idx])
         sub.pop("confusion", None)
         per[lang] = sub
     out["per_language"] = per

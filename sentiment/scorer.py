@@ -27,8 +27,11 @@ class Scorer(Protocol):
 
 
 class TextEncoder(Protocol):
-    name: str
-    revision: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def revision(self) -> str: ...
 
     def embed(self, texts: list[str], batch_size: int = 32, max_length: int = 128) -> np.ndarray: ...
 

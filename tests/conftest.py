@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -48,7 +48,7 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-T0 = datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
 
 
 def make_mention(i: int, *, brand: str = "Nimbus", text: str | None = None, hours: float = 0.0,

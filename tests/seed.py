@@ -19,7 +19,7 @@ def seed_week(engine: Engine) -> None:
     for h in range(130):
         for brand, n in (("Nimbus", 12 if h == EPISODE_HOUR else 4), ("Orbita", 2)):
             for k in range(n):
-                neg = (h == EPISODE_HOUR and brand == "Nimbus") or k == 0 and h % 3 == 0
+                neg = (h == EPISODE_HOUR and brand == "Nimbus") or (k == 0 and h % 3 == 0)
                 text = (f"{brand} outage again, refund now #{i}" if h == EPISODE_HOUR and brand == "Nimbus"
                         else (f"{brand} meh {i}" if neg else f"{brand} is great {i}"))
                 ms.append(make_mention(i, brand=brand, hours=h + k / 60, text=text, author=f"a{i % 9}",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ from brandpulse.store.scores import pending_mentions, save_scores
 from brandpulse.types import SentimentScore
 from tests.conftest import make_mention
 
-T0 = datetime(2026, 11, 2, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, tzinfo=UTC)
 RULE = AlertRuleConfig()
 
 

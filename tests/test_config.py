@@ -76,5 +76,5 @@ def test_secrets_come_from_env_or_secrets_file_and_never_print(tmp_path: Path,
 
 
 def test_secrets_in_the_config_file_are_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="slack.webhook_url: unknown key"):
+    with pytest.raises(ConfigError, match=r"slack\.webhook_url: unknown key"):
         load_settings(write(tmp_path, "[slack]\nwebhook_url = 'https://hooks.slack.com/services/T/B/X'\n"))

@@ -42,5 +42,5 @@ def test_reading_files_and_per_language(tmp_path: Path) -> None:
     assert out["per_language"]["ru"]["macro_f1"] == 1.0
     bad = tmp_path / "b.csv"
     bad.write_text("text,label\nhello,happy\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match="b.csv:2: label 'happy'"):
+    with pytest.raises(InputFileError, match=r"b\.csv:2: label 'happy'"):
         read_eval_file(bad, "sentiment")

@@ -100,6 +100,6 @@ def test_replay_speed_factor_sleeps_the_scaled_gap(tmp_path: Path) -> None:
 
 
 def test_replay_filters_to_configured_brands(tmp_path: Path) -> None:
-    rows = good_rows(2) + ["9,2026-11-02T00:00:00Z,u,globex text,Globex,x,en,,1,0,0,0"]
+    rows = [*good_rows(2), "9,2026-11-02T00:00:00Z,u,globex text,Globex,x,en,,1,0,0,0"]
     c = ReplayCollector(path=write_csv(tmp_path / "s.csv", rows), brands={"Globex"})
     assert [m.brand for m in c.fetch(None)] == ["Globex"]

@@ -46,5 +46,5 @@ def human_eval_set(engine: Engine, task: str) -> EvalSet:
         for text, lang, lab in s.execute(q):
             texts.append(text)
             langs.append(lang or "all")
-            labels.append(lab if task == "sentiment" else frozenset(p for p in lab.split(";") if p != "neutral"))
+            labels.append(lab if task == "sentiment" else frozenset(p for p in (lab or "").split(";") if p and p != "neutral"))
     return EvalSet(texts, labels, langs)  # type: ignore[arg-type]

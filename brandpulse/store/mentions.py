@@ -46,7 +46,7 @@ def _upsert_authors(session: Session, mentions: Sequence[Mention]) -> dict[tuple
     ]
     table = AuthorRow.__table__
     for i in range(0, len(rows), CHUNK):
-        stmt = upsert_insert(session, table).values(rows[i : i + CHUNK])  # type: ignore[arg-type]
+        stmt = upsert_insert(session, table).values(rows[i : i + CHUNK])
         stmt = stmt.on_conflict_do_update(
             index_elements=["platform", "handle"],
             set_={
@@ -111,10 +111,10 @@ def insert_mentions_in(session: Session, mentions: Sequence[Mention]) -> InsertR
     table = MentionRow.__table__
     for i in range(0, len(rows), CHUNK):
         stmt = (
-            upsert_insert(session, table)  # type: ignore[arg-type]
+            upsert_insert(session, table)
             .values(rows[i : i + CHUNK])
             .on_conflict_do_nothing(index_elements=["platform", "native_id"])
-            .returning(table.c.id)  # type: ignore[attr-defined]
+            .returning(table.c.id)
         )
         new += len(session.execute(stmt).fetchall())
     return InsertResult(new=new, duplicates=len(mentions) - new)

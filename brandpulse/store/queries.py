@@ -110,12 +110,13 @@ def negative_posts(
         ]
 
 
-_STOP = set(
+_STOPWORDS = (
     "the a an and or to of in on for is it i my me you your this that with at be are was have has not no but so"
     " we they just do can from our get got all its it's im i'm about what when will would there their by as"
-    " и в не на я что с а по это как у но за то все от так же к мне вы из бы ты".split()
-    + "і в не на я що з а по це як у але за та все від так ж до мені ви із би ти й".split()
+    " и в не на я что с а по это как у но за то все от так же к мне вы из бы ты"
+    " і в не на я що з а по це як у але за та все від так ж до мені ви із би ти й"
 )
+_STOP = set(_STOPWORDS.split())
 
 
 def top_terms(texts: list[str], baseline: list[str], n: int = 8) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -14,8 +14,8 @@ from brandpulse.store.schema import RollupRow
 
 def hour_of(ts: datetime) -> datetime:
     if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=timezone.utc)
-    return ts.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def add_to_rollups(
@@ -37,7 +37,7 @@ def add_to_rollups(
         {"model_key": model_key, "brand": b, "hour": h, "sentiment": s, "count": c, "reach": reach[(b, h, s)]}
         for (b, h, s), c in counts.items()
     ]
-    stmt = upsert_insert(session, table).values(rows)  # type: ignore[arg-type]
+    stmt = upsert_insert(session, table).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=["model_key", "brand", "hour", "sentiment"],
         set_={"count": table.c.count + stmt.excluded.count, "reach": table.c.reach + stmt.excluded.reach},

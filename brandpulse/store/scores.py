@@ -82,10 +82,10 @@ def save_scores_in(
     ]
     table = ScoreRow.__table__
     stmt = (
-        upsert_insert(session, table)  # type: ignore[arg-type]
+        upsert_insert(session, table)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["mention_id", "model", "revision"])
-        .returning(table.c.mention_id)  # type: ignore[attr-defined]
+        .returning(table.c.mention_id)
     )
     new_ids = {r[0] for r in session.execute(stmt)}
     if languages:
