@@ -9,8 +9,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from brandpulse.errors import BadRowError
-from brandpulse.store.mentions import insert_mentions
+from brandpulse.store.engine import session_scope
+from brandpulse.store.mentions import insert_mentions_in
 from brandpulse.types import Mention
+from listener.dedup import StoreDeduper
 from listener.replay import read_mentions
 
 
@@ -31,8 +33,12 @@ def import_file(
     seen_lines = 0
     last_line = 1
 
+    deduper = StoreDeduper(engine)
+
     def flush() -> None:
-        res = insert_mentions(engine, batch)
+        with session_scope(engine) as s:
+            res = insert_mentions_in(s, batch)
+            deduper.assign(s, res.new_ids, batch)
         result.new += res.new
         result.duplicates += res.duplicates
         batch.clear()

@@ -51,7 +51,7 @@ class CollectorFactory(Protocol):
     name: ClassVar[str]
 
     @classmethod
-    def from_config(cls, source_cfg: dict[str, Any], settings: Settings) -> Collector: ...
+    def from_config(cls, source_cfg: dict[str, Any], settings: Settings) -> list[Collector]: ...
 
 
 def registry() -> dict[str, CollectorFactory]:

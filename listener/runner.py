@@ -21,6 +21,7 @@ from brandpulse.store.engine import session_scope
 from brandpulse.store.mentions import delete_mentions_in, insert_mentions_in
 from brandpulse.types import Deletion, Mention, utcnow
 from listener.base import Collector
+from listener.dedup import StoreDeduper
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class CollectStats:
     fetched: int = 0
     new: int = 0
     deleted: int = 0
+    near_duplicates: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -46,8 +48,10 @@ def collect_once(
     batch_size: int = 500,
     on_batch: Callable[[CollectStats], None] | None = None,
     stop: threading.Event | None = None,
+    deduper: StoreDeduper | None = None,
 ) -> CollectStats:
     """Drain one collector once: store what it yields in batches, saving its cursor with each batch."""
+    deduper = deduper or StoreDeduper(engine)
     key = _key_of(collector)
     stats = CollectStats(source=collector.name, key=key)
     since = load_cursor(engine, collector.name, key)
@@ -59,6 +63,7 @@ def collect_once(
         with session_scope(engine) as s:
             res = insert_mentions_in(s, batch)
             stats.new += res.new
+            stats.near_duplicates += deduper.assign(s, res.new_ids, batch)
             stats.deleted += delete_mentions_in(s, [(d.platform, d.native_id) for d in deletions])
             if cur is not None:
                 save_cursor_in(s, cur)
@@ -110,6 +115,7 @@ def follow(
 ) -> None:
     """Run every collector concurrently, round after round; one failing source never stops the others."""
     stop = stop or threading.Event()
+    deduper = StoreDeduper(engine)
 
     def loop(c: Collector) -> None:
         rounds = 0
@@ -117,7 +123,7 @@ def follow(
         while not stop.is_set() and (max_rounds is None or rounds < max_rounds):
             rounds += 1
             try:
-                st = collect_once(engine, c, stop=stop)
+                st = collect_once(engine, c, stop=stop, deduper=deduper)
                 backoff = interval_s
                 if on_stats:
                     on_stats(st)

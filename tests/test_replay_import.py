@@ -103,3 +103,23 @@ def test_replay_filters_to_configured_brands(tmp_path: Path) -> None:
     rows = [*good_rows(2), "9,2026-11-02T00:00:00Z,u,globex text,Globex,x,en,,1,0,0,0"]
     c = ReplayCollector(path=write_csv(tmp_path / "s.csv", rows), brands={"Globex"})
     assert [m.brand for m in c.fetch(None)] == ["Globex"]
+
+
+def test_copy_paste_campaign_is_grouped_in_the_store(engine, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from brandpulse.store.engine import session_scope
+    from brandpulse.store.schema import MentionRow
+
+    campaign = [f'c{i},2026-11-02T10:{i:02d}:00Z,bot{i},"Boycott Nimbus now, they sold our data!! #{i}",Nimbus,x,en,,1,0,0,0'
+                for i in range(30)]
+    rows = good_rows(5) + campaign[:10]
+    import_file(engine, write_csv(tmp_path / "a.csv", rows))
+    # a later file (a new process: the index warm-starts from the store) continues the same campaign
+    import_file(engine, write_csv(tmp_path / "b.csv", campaign[10:]))
+    with session_scope(engine) as s:
+        groups = {r.native_id: r.dup_group for r in s.execute(select(MentionRow.native_id, MentionRow.dup_group))}
+    first = groups["c0"]
+    assert first is not None
+    assert all(groups[f"c{i}"] == first for i in range(30))
+    assert {groups[str(i)] for i in range(5)} == {None}

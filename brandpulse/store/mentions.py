@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
@@ -24,6 +24,8 @@ CHUNK = 400
 class InsertResult:
     new: int
     duplicates: int
+    #: (platform, native id) → row id of each newly stored mention
+    new_ids: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def _upsert_authors(session: Session, mentions: Sequence[Mention]) -> dict[tuple[str, str], int]:
@@ -107,17 +109,18 @@ def insert_mentions_in(session: Session, mentions: Sequence[Mention]) -> InsertR
         }
         for m in batch
     ]
-    new = 0
+    new_ids: dict[tuple[str, str], int] = {}
     table = MentionRow.__table__
     for i in range(0, len(rows), CHUNK):
         stmt = (
             upsert_insert(session, table)
             .values(rows[i : i + CHUNK])
             .on_conflict_do_nothing(index_elements=["platform", "native_id"])
-            .returning(table.c.id)
+            .returning(table.c.id, table.c.platform, table.c.native_id)
         )
-        new += len(session.execute(stmt).fetchall())
-    return InsertResult(new=new, duplicates=len(mentions) - new)
+        for r in session.execute(stmt):
+            new_ids[(r.platform, r.native_id)] = r.id
+    return InsertResult(new=len(new_ids), duplicates=len(mentions) - len(new_ids), new_ids=new_ids)
 
 
 def insert_mentions(engine: Engine, mentions: Iterable[Mention]) -> InsertResult:
