@@ -51,9 +51,9 @@ class StoreDeduper:
             joined: dict[int, int] = {}
             for m in sorted((m for m in mentions if m.key in new_ids), key=lambda m: new_ids[m.key]):
                 mid = new_ids[m.key]
-                group = self._index.add(str(mid), m.text, author=m.author.handle, at=m.created_at)
-                if group is not None:
-                    joined[mid] = int(group)
+                rep = self._index.add(str(mid), m.text, author=m.author.handle, at=m.created_at)
+                if rep is not None:
+                    joined[mid] = int(rep)
         for mid, group in joined.items():
             session.execute(update(MentionRow).where(MentionRow.id.in_([mid, group])).values(dup_group=group))
         return len(joined)
