@@ -304,7 +304,7 @@ def test_reply_language_and_followers_from_streaming_examples(fake: FakeMastodon
 def test_pages_forward_oldest_first_without_gaps(fake: FakeMastodon, clients: list[Mastodon]) -> None:
     items = timeline(23)
     fake.tags["acme"] = items
-    got = list(collector(make_client(fake, clients)).fetch(None))
+    got = [m for m in collector(make_client(fake, clients)).fetch(None) if isinstance(m, Mention)]
     assert [m.native_id for m in got] == [s["uri"] for s in items]
     assert [m.created_at for m in got] == sorted(m.created_at for m in got)
 
@@ -317,7 +317,7 @@ def test_resume_from_cursor_misses_nothing_and_repeats_nothing(fake: FakeMastodo
     gen = first.fetch(None)
     part1 = [next(gen) for _ in range(7)]  # stop mid-page (page_limit=5)
     cur = first.cursor()
-    gen.close()
+    getattr(gen, "close")()  # noqa: B009 - what the runner does when it stops early
     assert cur is not None
     more = timeline(4, start=T0 + timedelta(minutes=30))  # new posts arrive meanwhile
     fake.tags["acme"] = items + more
@@ -440,7 +440,7 @@ def test_match_filter_drops_non_matching(fake: FakeMastodon, clients: list[Masto
     items = timeline(9)
     fake.tags["acme"] = items
     c = collector(make_client(fake, clients), match=lambda m: "test" in m.text.lower())
-    got = list(c.fetch(None))
+    got = [m for m in c.fetch(None) if isinstance(m, Mention)]
     assert got and all("test" in m.text.lower() for m in got)
     assert len(got) < len(items)
     # the cursor still moved past the dropped ones

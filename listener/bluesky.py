@@ -1,0 +1,746 @@
+"""Bluesky collector: the public Jetstream firehose (default) or ``app.bsky.feed.searchPosts``.
+
+**Jetstream** (``mode = "jetstream"``): a WebSocket (``websockets`` sync client) to
+``wss://jetstream2.us-east.bsky.network/subscribe?wantedCollections=app.bsky.feed.post``. Every
+post of the network arrives; the brand's ``match`` filters locally. Commit ``create``/``update``
+events become Mentions (``native_id`` = the at-uri ``at://{did}/app.bsky.feed.post/{rkey}``, author
+handle = the DID, which is all Jetstream carries), commit ``delete`` events become
+``Deletion``\\s (the store ignores ids it does not have).
+
+Position: Jetstream cursors are times (``time_us``, unix microseconds) and it replays from a cursor.
+Live events arrive slightly out of time order (tens of ms), so the position is the newest
+``time_us`` processed plus short hashes of the events processed in the last ``rewind_s`` seconds
+(``"<time_us>:<hash>,<hash>,…"``). Resuming connects ``rewind_s`` earlier and skips the events already
+processed: nothing late is lost, nothing repeats. A bare ``"<time_us>"`` position is also accepted
+(connect at it, skip events with ``time_us <=`` it). A dropped connection is re-opened the same way
+(rewind + skip) after an exponential backoff.
+
+One ``fetch`` returns when it has caught up (an event stamped at or after the moment the fetch
+began), after ``idle_timeout_s`` without events, after ``duration_s``, or after ``max_events``
+items, so ``brandpulse collect --once`` ends and ``--follow`` simply calls it again.
+
+**Search** (``mode = "search"``): atproto's ``Client`` logged in with BLUESKY_HANDLE /
+BLUESKY_APP_PASSWORD calls ``app.bsky.feed.searchPosts`` (``sort=latest``, ``since`` = the position),
+pages back with the returned cursor to the position, then yields oldest first. 429 answers wait
+for ``ratelimit-reset`` (injected ``sleep``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Generator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.sync.client import ClientConnection
+from websockets.sync.client import connect as ws_connect
+
+from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, RateLimitedError, SourceError
+from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention, utcnow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_JETSTREAM_URL = "wss://jetstream2.us-east.bsky.network/subscribe"
+DEFAULT_XRPC_URL = "https://bsky.social/xrpc"
+POST_COLLECTION = "app.bsky.feed.post"
+#: Largest frame accepted; bigger than any real post so a 1 MB junk record is skipped, not fatal.
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+#: Frames buffered ahead of the consumer (backpressure beyond that; websockets' default is 16).
+MAX_QUEUED_FRAMES = 4096
+#: A close handshake waits at most this long (a paused reader cannot see the server's close frame).
+CLOSE_TIMEOUT_S = 2.0
+#: searchPosts filters ``since`` on sortAt, which may precede indexedAt: ask this much earlier.
+SEARCH_SINCE_MARGIN = timedelta(minutes=10)
+#: At most this many recent-event hashes go into a cursor.
+MAX_RECENT_IN_CURSOR = 5000
+
+Connect = Callable[..., ClientConnection]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- parsing
+def parse_bsky_time(value: Any, nid: str | None) -> datetime:
+    if not isinstance(value, str) or not value:
+        raise MalformedItemError(nid, "createdAt is missing")
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MalformedItemError(nid, f"createdAt {value[:40]!r} is not an ISO-8601 date") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def expand_links(text: str, facets: Any) -> str:
+    """Replace shortened link text (``www.example.com/pa...``) with the facet's full URI.
+
+    Facet ranges are UTF-8 byte offsets; a facet that does not fit the text is ignored.
+    """
+    if not isinstance(facets, list) or not facets:
+        return text
+    spans: list[tuple[int, int, str]] = []
+    for facet in facets:
+        if not isinstance(facet, dict):
+            continue
+        index = facet.get("index") or {}
+        start, end = index.get("byteStart"), index.get("byteEnd")
+        uri = next(
+            (
+                f.get("uri")
+                for f in facet.get("features") or []
+                if isinstance(f, dict) and f.get("$type") == "app.bsky.richtext.facet#link"
+            ),
+            None,
+        )
+        if isinstance(start, int) and isinstance(end, int) and isinstance(uri, str) and 0 <= start < end:
+            spans.append((start, end, uri))
+    if not spans:
+        return text
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text  # the Mention check reports it
+    for start, end, uri in sorted(spans, reverse=True):
+        if end <= len(data):
+            data = data[:start] + uri.encode("utf-8") + data[end:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:  # a facet cut through a character: keep the original
+        return text
+
+
+def post_url(did: str, rkey: str) -> str:
+    return f"https://bsky.app/profile/{did}/post/{rkey}"
+
+
+def record_to_mention(
+    uri: str,
+    did: str,
+    rkey: str,
+    record: Any,
+    *,
+    brand: str | None,
+    query: str | None,
+    raw: dict[str, Any],
+    author: AuthorRef | None = None,
+    engagement: Engagement | None = None,
+) -> Mention:
+    """An ``app.bsky.feed.post`` record → Mention (MalformedItemError when it cannot be one)."""
+    if not isinstance(record, dict):
+        raise MalformedItemError(uri, "record is missing")
+    text = record.get("text")
+    if not isinstance(text, str):
+        raise MalformedItemError(uri, "text is missing")
+    langs = record.get("langs")
+    reply = record.get("reply")
+    parent = reply.get("parent") if isinstance(reply, dict) else None
+    parent_uri = parent.get("uri") if isinstance(parent, dict) else None
+    return Mention(
+        platform="bluesky",
+        native_id=uri,
+        text=expand_links(text, record.get("facets")),
+        created_at=parse_bsky_time(record.get("createdAt"), uri),
+        author=author or AuthorRef(handle=did),
+        url=post_url(did, rkey),
+        language=langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
+        engagement=engagement or Engagement(),
+        parent_id=parent_uri if isinstance(parent_uri, str) else None,
+        brand=brand,
+        query=query,
+        raw=raw,
+    )
+
+
+# --------------------------------------------------------------------------- positions
+def _event_hash(ev: dict[str, Any]) -> str:
+    raw_commit = ev.get("commit")
+    commit: dict[str, Any] = raw_commit if isinstance(raw_commit, dict) else {}
+    key = "|".join(
+        str(x)
+        for x in (
+            ev.get("time_us"),
+            ev.get("did"),
+            ev.get("kind"),
+            commit.get("collection"),
+            commit.get("rkey"),
+            commit.get("operation"),
+            commit.get("rev"),
+        )
+    )
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+
+
+class _Recent:
+    """Hashes of the events processed within the rewind window (for gap-free, repeat-free resumes)."""
+
+    def __init__(self, window_us: int) -> None:
+        self.window_us = window_us
+        self.items: OrderedDict[str, int] = OrderedDict()
+
+    def __contains__(self, h: str) -> bool:
+        return h in self.items
+
+    def add(self, h: str, time_us: int, newest: int) -> None:
+        self.items[h] = time_us
+        floor = newest - 2 * self.window_us
+        while self.items and next(iter(self.items.values())) < floor:
+            self.items.popitem(last=False)
+
+    def within(self, newest: int) -> list[str]:
+        floor = newest - self.window_us
+        hs = [h for h, t in self.items.items() if t >= floor]
+        return hs[-MAX_RECENT_IN_CURSOR:]
+
+
+def parse_position(position: str) -> tuple[int, set[str]] | None:
+    head, _, tail = position.partition(":")
+    if not head.isdigit():
+        return None
+    return int(head), {h for h in tail.split(",") if h}
+
+
+# --------------------------------------------------------------------------- options
+class BlueskyOptions(BaseModel):
+    """``[sources.bluesky]`` keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["jetstream", "search"] = "jetstream"
+    #: Jetstream subscribe URL (any public instance or your own).
+    url: str = DEFAULT_JETSTREAM_URL
+    #: Stop one fetch after this many items (Mentions + Deletions); None = no limit.
+    max_events: int | None = Field(None, ge=1)
+    #: Longest one fetch listens.
+    duration_s: float = Field(300.0, gt=0)
+    #: Return when no event arrives for this long.
+    idle_timeout_s: float = Field(30.0, gt=0)
+    #: Return once events reach the moment the fetch began.
+    catch_up: bool = True
+    #: First run only: replay this far back (Jetstream keeps about a day). 0 = live only.
+    lookback_s: float = Field(0.0, ge=0)
+    #: Resumes and reconnects start this much earlier and skip what was processed (late events).
+    rewind_s: float = Field(1.0, ge=0, le=60)
+    max_reconnects: int = Field(8, ge=0)
+    backoff_base_s: float = Field(1.0, gt=0)
+    backoff_max_s: float = Field(60.0, gt=0)
+    open_timeout_s: float = Field(10.0, gt=0)
+    #: Search mode: XRPC base URL to log in to, page size, pages per fetch.
+    xrpc_url: str = DEFAULT_XRPC_URL
+    search_limit: int = Field(100, ge=1, le=100)
+    max_pages: int = Field(10, ge=1)
+    max_retries: int = Field(4, ge=0, le=10)
+
+
+def _options(source_cfg: dict[str, Any]) -> BlueskyOptions:
+    try:
+        opts = BlueskyOptions(**source_cfg)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(table)"
+        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise ConfigError(f"[sources.bluesky] {key}: {msg}") from None
+    if opts.mode == "jetstream" and urlsplit(opts.url).scheme not in ("ws", "wss"):
+        raise ConfigError(f"[sources.bluesky] url: {opts.url!r} is not a ws:// or wss:// URL")
+    return opts
+
+
+# --------------------------------------------------------------------------- collector
+class BlueskyCollector:
+    """Bluesky posts for one brand, from Jetstream (default) or searchPosts."""
+
+    name: ClassVar[str] = "bluesky"
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        brand: str,
+        query: str | None = None,
+        match: Callable[[Mention], bool] | None = None,
+        key: str | None = None,
+        mode: str = "jetstream",
+        url: str = DEFAULT_JETSTREAM_URL,
+        connect: Connect = ws_connect,
+        max_events: int | None = None,
+        duration_s: float = 300.0,
+        idle_timeout_s: float = 30.0,
+        catch_up: bool = True,
+        lookback_s: float = 0.0,
+        rewind_s: float = 1.0,
+        max_reconnects: int = 8,
+        backoff_base_s: float = 1.0,
+        backoff_max_s: float = 60.0,
+        open_timeout_s: float = 10.0,
+        search_limit: int = 100,
+        max_pages: int = 10,
+        max_retries: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        if mode not in ("jetstream", "search"):
+            raise ConfigError(f"[sources.bluesky] mode: {mode!r} is not 'jetstream' or 'search'")
+        if mode == "search" and client is None:
+            raise ConfigError("[sources.bluesky] mode = 'search' needs a logged-in atproto Client")
+        self.client = client  # atproto Client (search mode)
+        self.brand = brand
+        self.query = query
+        self.match = match
+        self.key = key or brand
+        self.mode = mode
+        self.url = url
+        self._connect = connect
+        self.max_events = max_events
+        self.duration_s = duration_s
+        self.idle_timeout_s = idle_timeout_s
+        self.catch_up = catch_up
+        self.lookback_s = lookback_s
+        self.rewind_us = int(rewind_s * 1_000_000)
+        self.max_reconnects = max_reconnects
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.open_timeout_s = open_timeout_s
+        self.search_limit = search_limit
+        self.max_pages = max_pages
+        self.max_retries = max_retries
+        self._sleep = sleep
+        self._now = now
+        self._newest: int | None = None  # jetstream: newest time_us processed
+        self._recent = _Recent(self.rewind_us)
+        self._search_pos: str | None = None  # search: "indexedAt|uri,uri"
+        self._last_error: str | None = None
+        self._gap_warning: str | None = None
+        self._reconnects = 0
+        self._rate_remaining: int | None = None
+        self._rate_reset: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"BlueskyCollector(brand={self.brand!r}, mode={self.mode!r}, url={self.url!r})"
+
+    # -- config -------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, source_cfg: dict[str, Any], settings: Any) -> list[BlueskyCollector]:
+        from listener.query import brand_query
+
+        opts = _options(source_cfg)
+        client = _login(opts.xrpc_url) if opts.mode == "search" else None
+        out: list[BlueskyCollector] = []
+        for brand in settings.brands:
+            q = brand_query(brand)
+            out.append(
+                cls(
+                    client,
+                    brand=brand.name,
+                    query=q.compile_for("bluesky"),
+                    match=q.matches,
+                    key=brand.name,
+                    **opts.model_dump(exclude={"xrpc_url"}),
+                )
+            )
+        return out
+
+    # -- the contract -------------------------------------------------------------------
+    def fetch(self, since: Cursor | None) -> Iterator[Mention | Deletion]:
+        if self.mode == "search":
+            return self._search(since)
+        return self._jetstream(since)
+
+    def cursor(self) -> Cursor | None:
+        if self.mode == "search":
+            if self._search_pos is None:
+                return None
+            return Cursor(source=self.name, key=self.key, position=self._search_pos)
+        if self._newest is None:
+            return None
+        recent = self._recent.within(self._newest)
+        position = f"{self._newest}:{','.join(recent)}" if recent else str(self._newest)
+        return Cursor(source=self.name, key=self.key, position=position)
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "rate_limit_remaining": self._rate_remaining,
+            "rate_limit_reset": self._rate_reset,
+            "last_error": self._last_error,
+            "gap_warning": self._gap_warning,
+            "reconnects": self._reconnects,
+        }
+
+    # -- jetstream ----------------------------------------------------------------------
+    def _now_us(self) -> int:
+        return (self._now() - EPOCH) // timedelta(microseconds=1)
+
+    def _subscribe_url(self, cursor_us: int | None) -> str:
+        parts = urlsplit(self.url)
+        params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "cursor"]
+        if not any(k == "wantedCollections" for k, _ in params):
+            params.append(("wantedCollections", POST_COLLECTION))
+        if cursor_us is not None:
+            params.append(("cursor", str(max(cursor_us, 0))))
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(params), parts.fragment))
+
+    def _start(self, since: Cursor | None) -> tuple[int | None, int | None, set[str]]:
+        """(cursor to connect with, oldest time_us to accept, hashes already processed) for this fetch."""
+        self._recent = _Recent(self.rewind_us)
+        self._newest = None
+        parsed = parse_position(since.position) if since and since.position else None
+        if since and since.position and parsed is None:
+            log.warning("bluesky %s: ignoring an unreadable cursor %r", self.key, since.position[:40])
+        if parsed is not None:
+            newest, done = parsed
+            self._newest = newest
+            if not done:  # a bare time: everything up to and including it was processed
+                return newest, newest + 1, set()
+            for h in done:  # carried forward until newer events push them out of the window
+                self._recent.add(h, newest, newest)
+            start = newest - self.rewind_us
+            return start, start, done
+        if self.lookback_s > 0:
+            start = self._now_us() - int(self.lookback_s * 1_000_000)
+            return start, start, set()
+        return None, None, set()
+
+    def _jetstream(self, since: Cursor | None) -> Iterator[Mention | Deletion]:
+        connect_at, floor, done = self._start(since)
+        started_us = self._now_us()
+        deadline = time.monotonic() + self.duration_s
+        state = {"items": 0, "failures": 0}
+        while True:
+            ws = self._open(connect_at, state)
+            if ws is None:
+                continue
+            try:
+                with ws:
+                    finished = yield from self._read(ws, floor, done, started_us, deadline, state)
+                if finished:
+                    return
+            except ConnectionClosed as exc:
+                self._lost(f"connection closed ({exc.__class__.__name__})", state)
+            except OSError as exc:
+                self._lost(f"network error ({exc.__class__.__name__})", state)
+            if self._newest is not None:
+                connect_at = max(self._newest - self.rewind_us, floor or 0)
+
+    def _open(self, cursor_us: int | None, state: dict[str, int]) -> ClientConnection | None:
+        url = self._subscribe_url(cursor_us)
+        try:
+            return self._connect(
+                url,
+                open_timeout=self.open_timeout_s,
+                close_timeout=CLOSE_TIMEOUT_S,
+                max_size=MAX_FRAME_BYTES,
+                max_queue=MAX_QUEUED_FRAMES,
+                compression=None,
+            )
+        except InvalidURI as exc:
+            raise ConfigError(f"[sources.bluesky] url: {self.url!r} is not a valid WebSocket URL") from exc
+        except (OSError, InvalidHandshake, TimeoutError) as exc:
+            self._lost(f"cannot connect to {self.url} ({exc.__class__.__name__})", state)
+            return None
+
+    def _lost(self, what: str, state: dict[str, int]) -> None:
+        """Count a failure; back off exponentially, or give up with SourceError."""
+        state["failures"] += 1
+        self._last_error = what
+        if state["failures"] > self.max_reconnects:
+            raise SourceError(f"bluesky jetstream: {what}; gave up after {self.max_reconnects} reconnects")
+        self._reconnects += 1
+        wait = min(self.backoff_base_s * 2 ** (state["failures"] - 1), self.backoff_max_s)
+        log.info("bluesky jetstream: %s; reconnecting in %.1f s", what, wait)
+        self._sleep(wait)
+
+    def _read(
+        self,
+        ws: ClientConnection,
+        floor: int | None,
+        done: set[str],
+        started_us: int,
+        deadline: float,
+        state: dict[str, int],
+    ) -> Generator[Mention | Deletion, None, bool]:
+        """Events from one connection; returns True when this fetch is finished."""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            try:
+                message = ws.recv(timeout=min(self.idle_timeout_s, left))
+            except TimeoutError:
+                return True  # idle (or out of time): caught up as far as the stream goes
+            state["failures"] = 0
+            self._last_error = None
+            event = self._decode(message)
+            if event is None:
+                continue
+            time_us = event["time_us"]
+            if floor is not None and time_us < floor:
+                continue
+            h = _event_hash(event)
+            if h in done or h in self._recent:
+                continue
+            self._newest = max(self._newest or 0, time_us)
+            self._recent.add(h, time_us, self._newest)
+            for item in self._items(event):
+                state["items"] += 1
+                yield item
+                if self.max_events is not None and state["items"] >= self.max_events:
+                    return True
+            if self.catch_up and time_us >= started_us:
+                return True
+
+    def _decode(self, message: str | bytes) -> dict[str, Any] | None:
+        if isinstance(message, bytes):
+            try:
+                message = message.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                log.warning("bluesky jetstream: skipped a frame that is not UTF-8 (byte %d)", exc.start)
+                return None
+        try:
+            event = json.loads(message)
+        except json.JSONDecodeError as exc:
+            log.warning("bluesky jetstream: skipped a frame that is not JSON (%s)", exc.msg)
+            return None
+        if not isinstance(event, dict) or not isinstance(event.get("time_us"), int):
+            log.warning("bluesky jetstream: skipped an event without time_us: %.120s", message)
+            return None
+        return event
+
+    def _items(self, event: dict[str, Any]) -> Iterator[Mention | Deletion]:
+        commit = event.get("commit")
+        if event.get("kind") != "commit" or not isinstance(commit, dict):
+            return  # identity / account events
+        if commit.get("collection") != POST_COLLECTION:
+            return
+        did, rkey, op = event.get("did"), commit.get("rkey"), commit.get("operation")
+        if not isinstance(did, str) or not did or not isinstance(rkey, str) or not rkey:
+            log.warning("bluesky jetstream: skipped a post event without did/rkey at time_us %s", event["time_us"])
+            return
+        uri = f"at://{did}/{POST_COLLECTION}/{rkey}"
+        if op == "delete":
+            yield Deletion(platform="bluesky", native_id=uri)
+            return
+        if op not in ("create", "update"):
+            return
+        try:
+            mention = record_to_mention(
+                uri, did, rkey, commit.get("record"), brand=self.brand, query=self.query, raw=event
+            )
+        except MalformedItemError as exc:
+            log.warning("bluesky: skipped post %s: %s", uri, exc.reason)
+            return
+        if self.match is None or self.match(mention):
+            yield mention
+
+    # -- search -------------------------------------------------------------------------
+    def _search(self, since: Cursor | None) -> Iterator[Mention | Deletion]:
+        """searchPosts newest-first pages back to the position, then yields oldest first.
+
+        The position is ``"<indexedAt>|<uri>,<uri>"``: the newest ``indexedAt`` taken and the posts
+        taken at exactly that instant. ``since`` is sent a margin earlier (the server filters on
+        ``sortAt``, which can be earlier than ``indexedAt``); older or already-taken posts are dropped here.
+        """
+        self._search_pos = since.position if since and since.position else None
+        floor_s, done = _parse_search_pos(self._search_pos)
+        floor = _iso(floor_s) if floor_s else None
+        if floor is None:
+            floor = self._now() - timedelta(seconds=self.lookback_s or 86400)
+        since_param = (floor - SEARCH_SINCE_MARGIN).isoformat().replace("+00:00", "Z")
+        q = self.query or f'"{self.brand}"'
+        collected: dict[str, tuple[datetime, str, dict[str, Any]]] = {}
+        page_cursor: str | None = None
+        self._gap_warning = None
+        for page_no in range(self.max_pages):
+            resp = self._search_call(q, since_param, page_cursor)
+            posts = [p for p in resp.get("posts") or [] if isinstance(p, dict)]
+            oldest: datetime | None = None
+            for pv in posts:
+                uri, at_s = pv.get("uri"), pv.get("indexedAt")
+                at = _iso(at_s) if isinstance(at_s, str) else None
+                if not isinstance(uri, str) or at is None:
+                    log.warning("bluesky search: skipped post %s: uri/indexedAt missing or not a date", uri)
+                    continue
+                oldest = at if oldest is None or at < oldest else oldest
+                if at < floor or (at == floor and uri in done):
+                    continue
+                collected.setdefault(uri, (at, str(at_s), pv))
+            page_cursor = resp.get("cursor")
+            if not page_cursor or not posts or (oldest is not None and oldest < floor):
+                break
+            if page_no == self.max_pages - 1:
+                self._gap_warning = f"more than {self.max_pages} pages of new results; the oldest were not read"
+                log.warning("bluesky search %r: %s", q, self._gap_warning)
+        for uri, (_, at_s, pv) in sorted(collected.items(), key=lambda kv: (kv[1][0], kv[0])):
+            self._advance_search_pos(at_s, uri)
+            mention = self._view_to_mention(pv)
+            if mention is not None and (self.match is None or self.match(mention)):
+                yield mention
+
+    def _advance_search_pos(self, at: str, uri: str) -> None:
+        cur_at, done = _parse_search_pos(self._search_pos)
+        if cur_at is not None and _iso(cur_at) == _iso(at):
+            done.add(uri)
+        else:
+            done = {uri}
+        self._search_pos = f"{at}|{','.join(sorted(done))}"
+
+    def _view_to_mention(self, pv: dict[str, Any]) -> Mention | None:
+        uri = pv["uri"]
+        try:
+            author = pv.get("author") or {}
+            did = author.get("did")
+            if not isinstance(did, str) or not did:
+                raise MalformedItemError(uri, "author.did is missing")
+            rkey = uri.rsplit("/", 1)[-1]
+            return record_to_mention(
+                uri,
+                did,
+                rkey,
+                pv.get("record"),
+                brand=self.brand,
+                query=self.query,
+                raw=pv,
+                author=AuthorRef(handle=author.get("handle") or did, display_name=author.get("displayName") or None),
+                engagement=Engagement(
+                    likes=max(int(pv.get("likeCount") or 0), 0),
+                    reposts=max(int(pv.get("repostCount") or 0) + int(pv.get("quoteCount") or 0), 0),
+                    replies=max(int(pv.get("replyCount") or 0), 0),
+                ),
+            )
+        except MalformedItemError as exc:
+            log.warning("bluesky search: skipped post %s: %s", uri, exc.reason)
+        except (TypeError, ValueError) as exc:
+            log.warning("bluesky search: skipped post %s: %s", uri, exc)
+        return None
+
+    def _search_call(self, q: str, since_iso: str, cursor: str | None) -> dict[str, Any]:
+        """One searchPosts page as the server's own JSON (through the atproto Client: session, errors)."""
+        from atproto_client import models
+        from atproto_client.exceptions import (
+            NetworkError,
+            RateLimitExceededError,
+            RequestException,
+            UnauthorizedError,
+        )
+
+        params = models.AppBskyFeedSearchPosts.Params(
+            q=q, sort="latest", since=since_iso, limit=self.search_limit, cursor=cursor
+        )
+        waits = 0
+        while True:
+            try:
+                resp = self._retrying(
+                    lambda: self.client.invoke_query(
+                        "app.bsky.feed.searchPosts", params=params, output_encoding="application/json"
+                    ),
+                    _is_transient,
+                )
+                self._last_error = None
+                self._note_rate_headers(getattr(resp, "headers", None) or {})
+                content = resp.content
+                if not isinstance(content, dict):
+                    raise SourceError("bluesky searchPosts answered with something that is not a JSON object")
+                return content
+            except RateLimitExceededError as exc:
+                self._rate_remaining, self._rate_reset = exc.remaining, exc.reset_at
+                if waits >= 3:
+                    self._last_error = "rate limited"
+                    raise RateLimitedError("bluesky", exc.reset_at) from None
+                waits += 1
+                wait = exc.retry_after
+                if wait is None and exc.reset_at is not None:
+                    wait = (exc.reset_at - self._now()).total_seconds()
+                wait = min(max(wait if wait is not None else 60.0, 1.0), 15 * 60.0)
+                log.info("bluesky search: rate limited; waiting %.0f s until the reset", wait)
+                self._sleep(wait)
+            except UnauthorizedError:
+                self._last_error = "session refused"
+                raise CredentialsError(
+                    "bluesky: the server refused the session (401/403); check BLUESKY_HANDLE and BLUESKY_APP_PASSWORD"
+                ) from None
+            except (NetworkError, RequestException) as exc:
+                if _is_transient(exc):
+                    self._last_error = f"server or network error ({_status(exc)})"
+                    tries = self.max_retries + 1
+                    raise SourceError(
+                        f"bluesky searchPosts still failing after {tries} attempts ({_status(exc)})"
+                    ) from None
+                self._last_error = _status(exc)
+                raise SourceError(f"bluesky searchPosts failed ({_status(exc)})") from None
+
+    def _note_rate_headers(self, headers: dict[str, Any]) -> None:
+        remaining, reset = headers.get("ratelimit-remaining"), headers.get("ratelimit-reset")
+        if isinstance(remaining, str) and remaining.isdigit():
+            self._rate_remaining = int(remaining)
+        if isinstance(reset, str) and reset.isdigit():
+            self._rate_reset = datetime.fromtimestamp(int(reset), UTC)
+
+    def _retrying(self, fn: Callable[[], Any], transient: Callable[[BaseException], bool]) -> Any:
+        for attempt in Retrying(
+            retry=retry_if_exception(transient),
+            wait=wait_exponential(multiplier=1, min=1, max=60),
+            stop=stop_after_attempt(self.max_retries + 1),
+            sleep=self._sleep,
+            reraise=True,
+        ):
+            with attempt:
+                return fn()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _status(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    return f"HTTP {response.status_code}" if response is not None else exc.__class__.__name__
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """Network failures and 5xx answers are worth retrying; 4xx (incl. 429, handled apart) are not."""
+    from atproto_client.exceptions import NetworkError, RateLimitExceededError, RequestErrorBase
+
+    if isinstance(exc, NetworkError):
+        return True
+    if isinstance(exc, RateLimitExceededError) or not isinstance(exc, RequestErrorBase):
+        return False
+    response = exc.response
+    return response is not None and response.status_code >= 500
+
+
+def _iso(value: str) -> datetime | None:
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _parse_search_pos(position: str | None) -> tuple[str | None, set[str]]:
+    if not position:
+        return None, set()
+    at, _, uris = position.partition("|")
+    return (at or None), {u for u in uris.split(",") if u}
+
+
+def _login(xrpc_url: str) -> Any:
+    """A logged-in atproto Client for search mode (credentials from the environment only)."""
+    from atproto import Client
+    from atproto_client.exceptions import AtProtocolError, UnauthorizedError
+
+    from brandpulse.config import secret
+
+    handle = secret("BLUESKY_HANDLE")
+    password = secret("BLUESKY_APP_PASSWORD")
+    assert handle is not None and password is not None
+    client = Client(base_url=xrpc_url)
+    try:
+        client.login(handle.get_secret_value(), password.get_secret_value())
+    except UnauthorizedError:
+        raise CredentialsError("bluesky: login refused; check BLUESKY_HANDLE and BLUESKY_APP_PASSWORD") from None
+    except AtProtocolError as exc:
+        raise SourceError(f"bluesky: login to {xrpc_url} failed ({exc.__class__.__name__})") from None
+    return client
+
+
+__all__ = ["BlueskyCollector", "BlueskyOptions", "expand_links", "parse_position", "record_to_mention"]
