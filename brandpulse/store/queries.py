@@ -196,3 +196,27 @@ def latest_mentions(engine: Engine, brand: str | None = None, limit: int = 50) -
         rows = [r._asdict() for r in s.execute(q)]
     return pd.DataFrame(rows, columns=["created_at", "brand", "platform", "author_handle", "lang", "text", "label",
                                        "confidence"])
+
+
+def matching_mentions(engine: Engine, predicate: Any, *, scan: int = 20_000, limit: int = 20) -> tuple[int, int, list[Any]]:
+    """Apply a local filter to the newest `scan` stored mentions: (scanned, matched, first `limit` matches)."""
+    from brandpulse.types import AuthorRef, Engagement, Mention
+
+    q = (
+        select(MentionRow.platform, MentionRow.native_id, MentionRow.text, MentionRow.created_at, MentionRow.author_handle,
+               MentionRow.lang, MentionRow.brand)
+        .order_by(MentionRow.created_at.desc())
+        .limit(scan)
+    )
+    scanned = matched = 0
+    hits: list[Any] = []
+    with session_scope(engine) as s:
+        for r in s.execute(q):
+            scanned += 1
+            m = Mention(platform=r.platform, native_id=r.native_id, text=r.text, created_at=r.created_at,
+                        author=AuthorRef(r.author_handle), language=r.lang, engagement=Engagement(), brand=r.brand)
+            if predicate(m):
+                matched += 1
+                if len(hits) < limit:
+                    hits.append(m)
+    return scanned, matched, hits
