@@ -46,11 +46,16 @@ def collect_once(
     collector: Collector,
     *,
     batch_size: int = 500,
+    max_batch_seconds: float = 2.0,
     on_batch: Callable[[CollectStats], None] | None = None,
     stop: threading.Event | None = None,
     deduper: StoreDeduper | None = None,
 ) -> CollectStats:
-    """Drain one collector once: store what it yields in batches, saving its cursor with each batch."""
+    """Drain one collector once: store what it yields in batches, saving its cursor with each batch.
+
+    A batch is committed when it holds `batch_size` items or is `max_batch_seconds` old, so a slow
+    stream is stored (and scorable) promptly instead of waiting for a full batch.
+    """
     deduper = deduper or StoreDeduper(engine)
     key = _key_of(collector)
     stats = CollectStats(source=collector.name, key=key)
@@ -69,10 +74,12 @@ def collect_once(
                 save_cursor_in(s, cur)
         batch.clear()
         deletions.clear()
+        started[0] = time.monotonic()
         if on_batch:
             on_batch(stats)
 
     newest = None
+    started = [time.monotonic()]
     try:
         for item in collector.fetch(since):
             if isinstance(item, Deletion):
@@ -81,7 +88,7 @@ def collect_once(
                 batch.append(item)
                 stats.fetched += 1
                 newest = item.created_at if newest is None or item.created_at > newest else newest
-            if len(batch) + len(deletions) >= batch_size:
+            if len(batch) + len(deletions) >= batch_size or time.monotonic() - started[0] >= max_batch_seconds:
                 flush()
             if stop is not None and stop.is_set():
                 break

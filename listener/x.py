@@ -1,0 +1,822 @@
+"""X (Twitter) collector: API v2 recent search (default) and the filtered stream, through tweepy.
+
+Recent search (``XCollector``, ``mode = "search"``)
+    ``GET /2/tweets/search/recent`` via ``tweepy.Client.search_recent_tweets``: 100 posts a page,
+    ``next_token`` pagination, ``since_id`` = the cursor (the newest post id already taken).
+    The endpoint returns newest first, so a run gathers every page down to the cursor, then
+    yields oldest first; the cursor after each item is that item's id, so a run stopped at an
+    item boundary resumes with nothing missed and nothing repeated. Recent search only covers
+    the last 7 days: a cursor older than that (post id → time through the snowflake timestamp)
+    cannot be honoured, and ``health()["gap_warning"]`` says which span was lost.
+
+Filtered stream (``XStreamCollector``, ``mode = "stream"``)
+    ``GET /2/tweets/search/stream`` with rules (``/2/tweets/search/stream/rules``) built from
+    each brand's compiled X query, split into values of at most 512 characters and tagged
+    ``brandpulse:<brand>#<n>``. X allows one stream connection per app, so a single stream
+    collector serves every brand and routes posts by their ``matching_rules`` tags. tweepy's
+    ``StreamingClient`` manages the rules; the connection itself is read here (on the client's
+    session, with its bearer token) so ``fetch`` stays a generator with an injectable ``sleep``.
+    Reconnects follow X's "handling disconnections" guide: at once after a connection that
+    delivered data, then exponential backoff (network: 1 s doubling to 16 s; HTTP errors: 5 s
+    doubling to 320 s; 429: until ``x-rate-limit-reset``, else 60 s doubling). On restart with a
+    cursor, an optional recent-search catch-up fetches what was posted while disconnected.
+
+Rate limits: tweepy runs with ``wait_on_rate_limit=False``; on ``tweepy.TooManyRequests`` the
+collector waits (injected ``sleep``) until ``x-rate-limit-reset`` (epoch seconds) and retries.
+``x-rate-limit-remaining``/``-reset`` of every response are recorded (a requests response hook
+on the client's session) and shown in ``health()``. 5xx and network errors are retried with
+exponential backoff (tenacity), then raise ``SourceError``.
+
+The clients must return raw JSON (``return_type=dict``): one malformed post must not break its
+page (tweepy's own objects would raise while parsing it) and ``Mention.raw`` keeps the payload.
+The collectors set that (and ``wait_on_rate_limit=False``) on the client they are given.
+
+Test seam: tweepy 4.17 builds every URL on ``https://api.twitter.com`` (no host setting); tests
+mount a requests transport adapter for that prefix on ``client.session`` that sends the request
+to a local fake server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Literal
+
+import requests
+import tweepy
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, RateLimitedError, SourceError
+from brandpulse.types import AuthorRef, Cursor, Engagement, Mention, utcnow
+
+log = logging.getLogger(__name__)
+
+SOURCE = "x"
+#: tweepy 4.17 sends every request to this host (see tweepy.client.BaseClient.request).
+API_HOST = "https://api.twitter.com"
+STREAM_URL = f"{API_HOST}/2/tweets/search/stream"
+#: Recent search covers the last seven days.
+SEARCH_WINDOW = timedelta(days=7)
+#: Twitter snowflake epoch (2010-11-04T01:42:54.657Z), in milliseconds.
+SNOWFLAKE_EPOCH_MS = 1288834974657
+#: Filtered-stream rule value / self-serve search query length limit.
+RULE_MAX_CHARS = 512
+RULE_TAG_PREFIX = "brandpulse:"
+#: A stream connection that stayed up this long counts as healthy even without posts (keep-alives only).
+HEALTHY_CONNECTION_S = 60.0
+
+EXPANSIONS = ["author_id"]
+USER_FIELDS = ["username", "name", "public_metrics"]
+TWEET_FIELDS = [
+    "created_at",
+    "lang",
+    "public_metrics",
+    "conversation_id",
+    "referenced_tweets",
+    "in_reply_to_user_id",
+    "note_tweet",
+]
+
+_TRANSIENT = (tweepy.TwitterServerError, requests.ConnectionError, requests.Timeout)
+_NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+# --------------------------------------------------------------------------- secrets in logs
+class _RedactBearer(logging.Filter):
+    """tweepy logs request headers at DEBUG, bearer token included: never let that reach a log."""
+
+    _pattern = re.compile(r"(Bearer\s+)[^'\"\s,}]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "Bearer" in record.msg:
+            record.msg = self._pattern.sub(r"\1REDACTED", record.msg)
+        return True
+
+
+for _logger_name in ("tweepy.client", "tweepy.streaming"):
+    logging.getLogger(_logger_name).addFilter(_RedactBearer())
+
+
+# --------------------------------------------------------------------------- parsing
+def snowflake_time(tweet_id: str | int) -> datetime:
+    """When a post with this id was created (X ids are snowflakes: milliseconds in the top bits)."""
+    ms = (int(tweet_id) >> 22) + SNOWFLAKE_EPOCH_MS
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _valid_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.isdigit() else None
+
+
+def _parse_time(value: Any, nid: str) -> datetime:
+    if not isinstance(value, str) or not value:
+        raise MalformedItemError(nid, "created_at is missing")
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MalformedItemError(nid, f"created_at {value[:40]!r} is not an ISO-8601 time") from None
+    if dt.tzinfo is None:
+        raise MalformedItemError(nid, f"created_at {value[:40]!r} has no time zone")
+    return dt.astimezone(UTC)
+
+
+def _count(metrics: Mapping[str, Any], name: str, nid: str) -> int:
+    value = metrics.get(name, 0)
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise MalformedItemError(nid, f"public_metrics.{name} is {value!r}, not a count")
+    return value
+
+
+def _users_by_id(includes: Any) -> dict[str, dict[str, Any]]:
+    users = includes.get("users") if isinstance(includes, Mapping) else None
+    return {u["id"]: u for u in users or [] if isinstance(u, dict) and isinstance(u.get("id"), str)}
+
+
+def parse_tweet(
+    tweet: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]], *, brand: str | None, query: str | None
+) -> Mention:
+    """One X API v2 post (with its author from ``includes.users``) as a Mention; MalformedItemError if it can't be."""
+    nid = _valid_id(tweet.get("id"))
+    if nid is None:
+        raise MalformedItemError(str(tweet.get("id") or "") or None, "post id is missing or not numeric")
+    note = tweet.get("note_tweet")
+    text = note.get("text") if isinstance(note, Mapping) and isinstance(note.get("text"), str) else tweet.get("text")
+    if not isinstance(text, str):
+        raise MalformedItemError(nid, "text is missing")
+    created = _parse_time(tweet.get("created_at"), nid)
+    author_id = tweet.get("author_id")
+    user = users.get(author_id) if isinstance(author_id, str) else None
+    if user is None:
+        raise MalformedItemError(nid, f"author {author_id!r} is not in includes.users")
+    username = user.get("username")
+    if not isinstance(username, str) or not username:
+        raise MalformedItemError(nid, "author username is missing")
+    raw_metrics, raw_user_metrics, raw_refs = (
+        tweet.get("public_metrics"),
+        user.get("public_metrics"),
+        tweet.get("referenced_tweets"),
+    )
+    metrics: Mapping[str, Any] = raw_metrics if isinstance(raw_metrics, Mapping) else {}
+    followers = _count(raw_user_metrics, "followers_count", nid) if isinstance(raw_user_metrics, Mapping) else None
+    refs: list[Any] = raw_refs if isinstance(raw_refs, list) else []
+    parent = next((r.get("id") for r in refs if isinstance(r, Mapping) and r.get("type") == "replied_to"), None)
+    lang = tweet.get("lang")
+    name = user.get("name")
+    return Mention(
+        platform=SOURCE,
+        native_id=nid,
+        text=text,
+        created_at=created,
+        author=AuthorRef(handle=username, display_name=name if isinstance(name, str) else None, followers=followers),
+        url=f"https://x.com/{username}/status/{nid}",
+        language=lang if isinstance(lang, str) and lang and lang != "und" else None,
+        engagement=Engagement(
+            likes=_count(metrics, "like_count", nid),
+            reposts=_count(metrics, "retweet_count", nid) + _count(metrics, "quote_count", nid),
+            replies=_count(metrics, "reply_count", nid),
+        ),
+        parent_id=parent if isinstance(parent, str) else None,
+        brand=brand,
+        query=query,
+        raw={"data": dict(tweet), "includes": {"users": [dict(user)]}},
+    )
+
+
+# --------------------------------------------------------------------------- options
+class XOptions(BaseModel):
+    """``[sources.x]`` options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: "search" (recent search, polled) or "stream" (filtered stream; Pro access or above).
+    mode: Literal["search", "stream"] = "search"
+    #: Posts per recent-search page (X allows 10..100).
+    max_results: int = Field(100, ge=10, le=100)
+    #: Stop a recent-search run after this many pages (None: all pages down to the cursor).
+    max_pages: int | None = Field(None, ge=1)
+    #: Longest query sent (512 on self-serve access; longer brand queries are split).
+    max_query_length: int = Field(RULE_MAX_CHARS, ge=64, le=4096)
+    #: Attempts for one request on 5xx/network errors before giving up.
+    max_retries: int = Field(5, ge=1, le=20)
+    #: 429 waits allowed per request before RateLimitedError.
+    max_rate_limit_waits: int = Field(5, ge=0, le=100)
+    #: Stream mode: seconds one `fetch` keeps the stream open (None: until stopped).
+    stream_seconds: float | None = Field(300.0, gt=0)
+    #: Stream mode: consecutive failed reconnects before SourceError.
+    max_reconnects: int = Field(10, ge=0, le=1000)
+    #: Stream mode: on restart, fetch what was posted while disconnected with recent search.
+    catch_up: bool = True
+
+
+def _options(source_cfg: Mapping[str, Any]) -> XOptions:
+    try:
+        return XOptions.model_validate(dict(source_cfg))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(options)"
+        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise ConfigError(f"[sources.x] {key}: {msg}") from None
+
+
+# --------------------------------------------------------------------------- shared plumbing
+@dataclass
+class _State:
+    """What a collector knows about the source (read by `health`)."""
+
+    remaining: int | None = None
+    reset: datetime | None = None
+    last_error: str | None = None
+    gap_warning: str | None = None
+
+
+def _prepare_client(client: Any, state: _State) -> None:
+    """Raw JSON results, no sleeping inside tweepy, rate-limit headers recorded from every response."""
+    client.return_type = dict
+    client.wait_on_rate_limit = False
+
+    def observe(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        _record_limits(state, response.headers)
+
+    client.session.hooks.setdefault("response", []).append(observe)
+
+
+def _record_limits(state: _State, headers: Mapping[str, str]) -> None:
+    remaining, reset = headers.get("x-rate-limit-remaining"), headers.get("x-rate-limit-reset")
+    try:
+        if remaining is not None:
+            state.remaining = int(remaining)
+        if reset is not None:
+            state.reset = datetime.fromtimestamp(int(reset), tz=UTC)
+    except (TypeError, ValueError, OverflowError):
+        log.debug("unreadable X rate-limit headers: remaining=%r reset=%r", remaining, reset)
+
+
+def _reset_from(headers: Mapping[str, str], reset_time: int | None = None) -> datetime | None:
+    """The reset time a 429 response announced (``x-rate-limit-reset``, epoch seconds), if any."""
+    raw = reset_time if reset_time is not None else headers.get("x-rate-limit-reset")
+    try:
+        return datetime.fromtimestamp(int(raw), tz=UTC) if raw is not None else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _log_retry(source: str, what: str, attempts: int) -> Callable[[RetryCallState], None]:
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "%s %s failed (%s); retry %d of %d",
+            source,
+            what,
+            _describe(exc) if exc else "?",
+            state.attempt_number,
+            attempts - 1,
+        )
+
+    return before_sleep
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+class _XBase:
+    """Request plumbing shared by the search and stream collectors."""
+
+    name: ClassVar[str] = SOURCE
+
+    def __init__(
+        self,
+        *,
+        sleep: Callable[[float], None],
+        now: Callable[[], datetime],
+        max_retries: int,
+        max_rate_limit_waits: int,
+    ) -> None:
+        self._sleep = sleep
+        self._now = now
+        self.max_retries = max_retries
+        self.max_rate_limit_waits = max_rate_limit_waits
+        self._state = _State()
+
+    def _health(self) -> dict[str, Any]:
+        return {
+            "rate_limit_remaining": self._state.remaining,
+            "rate_limit_reset": self._state.reset,
+            "last_error": self._state.last_error,
+            "gap_warning": self._state.gap_warning,
+        }
+
+    def _rate_wait(self, reset: datetime | None, attempt: int) -> float:
+        """Seconds to wait after a 429: until the reset time, else 60 s doubling (X's guidance)."""
+        if reset is None:
+            return min(60.0 * 2 ** (attempt - 1), 900.0)
+        return max(1.0, (reset - self._now()).total_seconds())
+
+    def _call(self, what: str, fn: Callable[..., Any], /, *args: Any, **params: Any) -> Any:
+        """One API request: 429 → wait until reset and retry; 5xx/network → backoff; then errors."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(_TRANSIENT),
+            stop=stop_after_attempt(self.max_retries),
+            wait=wait_exponential(multiplier=1, min=1, max=60),
+            sleep=self._sleep,
+            reraise=True,
+            before_sleep=_log_retry("X", what, self.max_retries),
+        )
+        waits = 0
+        while True:
+            try:
+                return retrying(fn, *args, **params)
+            except tweepy.TooManyRequests as exc:
+                waits += 1
+                _record_limits(self._state, exc.response.headers)
+                reset = _reset_from(exc.response.headers, exc.reset_time)
+                self._state.remaining = 0
+                if waits > self.max_rate_limit_waits:
+                    self._state.last_error = f"rate limited on {what}"
+                    raise RateLimitedError(SOURCE, reset) from None
+                wait = self._rate_wait(reset, waits)
+                log.warning("X rate limit reached on %s; waiting %.0f s (resets at %s)", what, wait, reset)
+                self._sleep(wait)
+            except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
+                self._state.last_error = _describe(exc)
+                raise CredentialsError(
+                    f"X refused the request for {what} ({exc.response.status_code}): check X_BEARER_TOKEN "
+                    "(an App-only bearer token) and that the app's access level includes this endpoint"
+                ) from None
+            except tweepy.BadRequest as exc:
+                self._state.last_error = _describe(exc)
+                detail = "; ".join(str(m) for m in exc.api_messages) or str(exc)
+                raise SourceError(f"X rejected the {what} request: {detail[:300]}") from None
+            except _TRANSIENT as exc:
+                self._state.last_error = _describe(exc)
+                raise SourceError(f"X {what} failed after {self.max_retries} attempts: {_describe(exc)}") from None
+            except tweepy.HTTPException as exc:
+                self._state.last_error = _describe(exc)
+                raise SourceError(f"X {what} failed: {_describe(exc)}") from None
+
+    def _search(
+        self, client: Any, queries: Sequence[str], since_id: str | None, max_results: int, max_pages: int | None
+    ) -> list[tuple[dict[str, Any], dict[str, dict[str, Any]]]]:
+        """Every post newer than `since_id` for any of `queries` (each with its page's users), deduped."""
+        found: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
+        for query in queries:
+            params: dict[str, Any] = {
+                "max_results": max_results,
+                "expansions": EXPANSIONS,
+                "tweet_fields": TWEET_FIELDS,
+                "user_fields": USER_FIELDS,
+            }
+            if since_id:
+                params["since_id"] = since_id
+            pages = 0
+            while True:
+                page = self._call("recent search", client.search_recent_tweets, query, **params)
+                pages += 1
+                page = page if isinstance(page, Mapping) else {}
+                users = _users_by_id(page.get("includes"))
+                for tweet in page.get("data") or []:
+                    if isinstance(tweet, dict):
+                        key = _valid_id(tweet.get("id")) or f"?{len(found)}"
+                        found.setdefault(key, (tweet, users))
+                for err in page.get("errors") or []:
+                    log.debug("X search partial error: %s", err)
+                token = (page.get("meta") or {}).get("next_token")
+                if not token:
+                    break
+                if max_pages is not None and pages >= max_pages:
+                    msg = f"X recent search stopped after {pages} pages (max_pages); older posts of this run were not fetched"
+                    self._state.gap_warning = msg
+                    log.warning(msg)
+                    break
+                params["next_token"] = token
+        return list(found.values())
+
+    def _check_window(self, since_id: str) -> str | None:
+        """The since_id to send, or None (with a gap warning) when it lies outside the 7-day window."""
+        horizon = self._now() - SEARCH_WINDOW + timedelta(minutes=1)
+        when = snowflake_time(since_id)
+        if when >= horizon:
+            return since_id
+        msg = (
+            f"X cursor {since_id} is from {when:%Y-%m-%d %H:%M} UTC, older than the 7-day recent-search window: "
+            f"mentions posted between {when:%Y-%m-%d %H:%M} and {horizon:%Y-%m-%d %H:%M} UTC cannot be fetched"
+        )
+        self._state.gap_warning = msg
+        log.warning(msg)
+        return None
+
+
+def _sorted_by_id(
+    items: Iterable[tuple[dict[str, Any], dict[str, dict[str, Any]]]],
+) -> list[tuple[dict[str, Any], dict[str, dict[str, Any]]]]:
+    """Oldest first; posts without a usable id are logged and dropped."""
+    good = []
+    for tweet, users in items:
+        nid = _valid_id(tweet.get("id"))
+        if nid is None:
+            log.warning("skipping malformed X item %s: post id is missing or not numeric", tweet.get("id"))
+            continue
+        good.append((tweet, users))
+    return sorted(good, key=lambda pair: int(pair[0]["id"]))
+
+
+def _cursor_id(since: Cursor | None) -> str | None:
+    if since is None:
+        return None
+    nid = _valid_id(since.position.strip())
+    if nid is None:
+        log.warning("ignoring X cursor %r: not a post id", since.position[:40])
+    return nid
+
+
+# --------------------------------------------------------------------------- recent search
+class XCollector(_XBase):
+    """Mentions of one brand from X recent search (``GET /2/tweets/search/recent``)."""
+
+    def __init__(
+        self,
+        client: tweepy.Client,
+        *,
+        brand: str,
+        query: str | None,
+        match: Callable[[Mention], bool] | None = None,
+        key: str | None = None,
+        queries: Sequence[str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = utcnow,
+        max_results: int = 100,
+        max_pages: int | None = None,
+        max_retries: int = 5,
+        max_rate_limit_waits: int = 5,
+    ) -> None:
+        super().__init__(sleep=sleep, now=now, max_retries=max_retries, max_rate_limit_waits=max_rate_limit_waits)
+        self.client = client
+        self.brand = brand
+        self.query = query
+        self.queries = list(queries) if queries else ([query] if query else [])
+        self.match = match
+        self.key = key or brand
+        self.max_results = max_results
+        self.max_pages = max_pages
+        self._position: str | None = None
+        _prepare_client(client, self._state)
+
+    def __repr__(self) -> str:
+        return f"XCollector(brand={self.brand!r}, query={self.query!r})"
+
+    # -- the contract -------------------------------------------------------------------
+    def fetch(self, since: Cursor | None) -> Iterator[Mention]:
+        if not self.queries:
+            log.info("X: brand %s has no X query; nothing to fetch", self.brand)
+            return
+        self._state.gap_warning = None
+        floor = _cursor_id(since)
+        since_id = self._check_window(floor) if floor else None
+        items = self._search(self.client, self.queries, since_id, self.max_results, self.max_pages)
+        for tweet, users in _sorted_by_id(items):
+            nid = tweet["id"]
+            if floor and int(nid) <= int(floor):
+                continue
+            self._position = nid
+            try:
+                mention = parse_tweet(tweet, users, brand=self.brand, query=self.query)
+            except MalformedItemError as exc:
+                log.warning("skipping malformed X item %s: %s", exc.item_id, exc.reason)
+                continue
+            if self.match is not None and not self.match(mention):
+                continue
+            yield mention
+
+    def cursor(self) -> Cursor | None:
+        if self._position is None:
+            return None
+        return Cursor(source=SOURCE, key=self.key, position=self._position, updated_at=self._now())
+
+    def health(self) -> dict[str, Any]:
+        return {**self._health(), "mode": "search"}
+
+    @classmethod
+    def from_config(cls, source_cfg: dict[str, Any], settings: Any) -> list[XCollector | XStreamCollector]:
+        """One search collector per brand, or (``mode = "stream"``) one stream collector for all brands."""
+        from brandpulse.config import secret
+        from listener.query import brand_query, compile_x_queries
+
+        opts = _options(source_cfg)
+        token = secret("X_BEARER_TOKEN")
+        assert token is not None
+        bearer = token.get_secret_value()
+        plans: list[tuple[str, str, list[str], Callable[[Mention], bool]]] = []
+        for brand in settings.brands:
+            q = brand_query(brand)
+            compiled = q.compile_for("x")
+            if not compiled:
+                log.warning("X: brand %s has no X query (it excludes the platform); skipped", brand.name)
+                continue
+            plans.append((brand.name, compiled, compile_x_queries(q, opts.max_query_length), q.matches))
+        if opts.mode == "stream":
+            stream_client = tweepy.StreamingClient(bearer, return_type=dict)
+            search_client = tweepy.Client(bearer_token=bearer, return_type=dict) if opts.catch_up else None
+            targets = [StreamTarget(brand=b, query=c, rules=tuple(parts), match=m) for b, c, parts, m in plans]
+            return [
+                XStreamCollector(
+                    stream_client,
+                    targets=targets,
+                    search_client=search_client,
+                    max_seconds=opts.stream_seconds,
+                    max_reconnects=opts.max_reconnects,
+                    max_results=opts.max_results,
+                    max_retries=opts.max_retries,
+                    max_rate_limit_waits=opts.max_rate_limit_waits,
+                )
+            ]
+        client = tweepy.Client(bearer_token=bearer, return_type=dict, wait_on_rate_limit=False)
+        return [
+            cls(
+                client,
+                brand=b,
+                query=c,
+                queries=parts,
+                match=m,
+                key=b,
+                max_results=opts.max_results,
+                max_pages=opts.max_pages,
+                max_retries=opts.max_retries,
+                max_rate_limit_waits=opts.max_rate_limit_waits,
+            )
+            for b, c, parts, m in plans
+        ]
+
+
+# --------------------------------------------------------------------------- filtered stream
+@dataclass(frozen=True)
+class StreamTarget:
+    """One brand on the shared filtered stream: its compiled query, the rule values sent, its local filter."""
+
+    brand: str
+    query: str
+    rules: tuple[str, ...] = ()
+    match: Callable[[Mention], bool] | None = field(default=None, compare=False)
+
+    def rule_values(self) -> tuple[str, ...]:
+        values = self.rules or (self.query,)
+        for v in values:
+            if len(v) > RULE_MAX_CHARS:
+                raise ConfigError(
+                    f"X stream rule for brand {self.brand!r} is {len(v)} characters (limit {RULE_MAX_CHARS}); "
+                    "split the query (listener.query.compile_x_queries) or shorten it"
+                )
+        return values
+
+
+class XStreamCollector(_XBase):
+    """Mentions of every brand from X's filtered stream (``GET /2/tweets/search/stream``)."""
+
+    def __init__(
+        self,
+        client: tweepy.StreamingClient,
+        *,
+        targets: Sequence[StreamTarget],
+        key: str = "stream",
+        search_client: tweepy.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = utcnow,
+        max_items: int | None = None,
+        max_seconds: float | None = None,
+        max_reconnects: int = 10,
+        read_timeout: float = 30.0,
+        max_results: int = 100,
+        max_retries: int = 5,
+        max_rate_limit_waits: int = 5,
+    ) -> None:
+        super().__init__(sleep=sleep, now=now, max_retries=max_retries, max_rate_limit_waits=max_rate_limit_waits)
+        self.client = client
+        self.search_client = search_client
+        self.targets = list(targets)
+        self.key = key
+        self.max_items = max_items
+        self.max_seconds = max_seconds
+        self.max_reconnects = max_reconnects
+        self.read_timeout = read_timeout
+        self.max_results = max_results
+        self._position: str | None = None
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._tags: dict[str, StreamTarget] = {}
+        self.reconnects = 0
+        _prepare_client(client, self._state)
+        if search_client is not None:
+            _prepare_client(search_client, self._state)
+
+    def __repr__(self) -> str:
+        return f"XStreamCollector(brands={[t.brand for t in self.targets]!r})"
+
+    # -- the contract -------------------------------------------------------------------
+    def fetch(self, since: Cursor | None) -> Iterator[Mention]:
+        if not self.targets:
+            return
+        self._state.gap_warning = None
+        floor = _cursor_id(since)
+        self.sync_rules()
+        yielded = 0
+        if floor and self.search_client is not None:
+            for mention in self._catch_up(floor):
+                yielded += 1
+                yield mention
+                if self.max_items is not None and yielded >= self.max_items:
+                    return
+        started = time.monotonic()
+        for mention in self._stream(floor, started):
+            yielded += 1
+            yield mention
+            if self.max_items is not None and yielded >= self.max_items:
+                return
+
+    def cursor(self) -> Cursor | None:
+        if self._position is None:
+            return None
+        return Cursor(source=SOURCE, key=self.key, position=self._position, updated_at=self._now())
+
+    def health(self) -> dict[str, Any]:
+        return {**self._health(), "mode": "stream", "reconnects": self.reconnects}
+
+    # -- rules --------------------------------------------------------------------------
+    def desired_rules(self) -> dict[str, str]:
+        """tag → rule value for every target."""
+        out: dict[str, str] = {}
+        for target in self.targets:
+            for i, value in enumerate(target.rule_values()):
+                out[f"{RULE_TAG_PREFIX}{target.brand}#{i}"] = value
+        return out
+
+    def sync_rules(self) -> None:
+        """Make the stream's brandpulse rules exactly the desired ones (rules of other tools stay)."""
+        desired = self.desired_rules()
+        self._tags = {}
+        for target in self.targets:
+            for i in range(len(target.rule_values())):
+                self._tags[f"{RULE_TAG_PREFIX}{target.brand}#{i}"] = target
+        current = self._call("stream rules lookup", self.client.get_rules)
+        existing = [r for r in (current or {}).get("data") or [] if isinstance(r, Mapping)]
+        stale = [
+            str(r.get("id"))
+            for r in existing
+            if str(r.get("tag") or "").startswith(RULE_TAG_PREFIX) and desired.get(str(r.get("tag"))) != r.get("value")
+        ]
+        present = {str(r.get("tag")) for r in existing if desired.get(str(r.get("tag"))) == r.get("value")}
+        if stale:
+            self._call("stream rules delete", self.client.delete_rules, stale)
+        missing = [tweepy.StreamRule(value=v, tag=t) for t, v in desired.items() if t not in present]
+        if missing:
+            reply = self._call("stream rules add", self.client.add_rules, missing)
+            for err in (reply or {}).get("errors") or []:
+                raise SourceError(f"X refused a stream rule: {str(err)[:300]}")
+        log.info("X stream rules: %d kept, %d added, %d removed", len(present), len(missing), len(stale))
+
+    # -- catch-up after a restart ---------------------------------------------------------
+    def _catch_up(self, floor: str) -> Iterator[Mention]:
+        """Posts newer than `floor` for every target, by recent search, oldest first."""
+        assert self.search_client is not None
+        since_id = self._check_window(floor)
+        found: list[tuple[dict[str, Any], dict[str, dict[str, Any]], StreamTarget]] = []
+        for target in self.targets:
+            items = self._search(self.search_client, target.rule_values(), since_id, self.max_results, None)
+            found.extend((tweet, users, target) for tweet, users in _sorted_by_id(items))
+        found.sort(key=lambda item: (int(item[0]["id"]), item[2].brand))
+        for tweet, users, target in found:
+            if int(tweet["id"]) > int(floor):
+                yield from self._emit(tweet, users, [target])
+
+    # -- the connection -----------------------------------------------------------------
+    def _stream(self, floor: str | None, started: float) -> Iterator[Mention]:
+        failures = 0
+        while True:
+            if self._expired(started):
+                return
+            outcome, delay = yield from self._connect_once(floor, started, failures)
+            if outcome == "done":
+                return
+            failures = 0 if outcome == "delivered" else failures + 1
+            if failures > self.max_reconnects:
+                raise SourceError(f"X stream: {failures} reconnects in a row failed ({self._state.last_error or 'no data'})")
+            self.reconnects += 1
+            if delay > 0:
+                log.warning("X stream: reconnecting in %.2f s", delay)
+                self._sleep(delay)
+            else:
+                log.warning("X stream disconnected; reconnecting at once")
+
+    def _expired(self, started: float) -> bool:
+        return self.max_seconds is not None and time.monotonic() - started >= self.max_seconds
+
+    def _connect_once(self, floor: str | None, started: float, failures: int) -> Generator[Mention, None, tuple[str, float]]:
+        """One connection: yields its posts, returns ("delivered" | "failed" | "done", delay before the next)."""
+        params = {
+            "expansions": ",".join(EXPANSIONS),
+            "tweet.fields": ",".join(TWEET_FIELDS),
+            "user.fields": ",".join(USER_FIELDS),
+        }
+        headers = {"Authorization": f"Bearer {self.client.bearer_token}", "User-Agent": self.client.user_agent}
+        try:
+            resp = self.client.session.get(
+                STREAM_URL, params=params, headers=headers, stream=True, timeout=(10.0, self.read_timeout)
+            )
+        except _NETWORK_ERRORS as exc:
+            self._state.last_error = _describe(exc)
+            return "failed", min(2.0**failures, 16.0)
+        with resp:
+            _record_limits(self._state, resp.headers)
+            if resp.status_code == 429:
+                reset = _reset_from(resp.headers)
+                self._state.remaining = 0
+                self._state.last_error = "429 Too Many Requests on the stream connection"
+                return "failed", self._rate_wait(reset, failures + 1)
+            if resp.status_code in (401, 403):
+                self._state.last_error = f"{resp.status_code} on the stream connection"
+                raise CredentialsError(
+                    f"X refused the filtered stream connection ({resp.status_code}): check X_BEARER_TOKEN and that "
+                    "the app's access level includes the filtered stream"
+                )
+            if resp.status_code != 200:
+                self._state.last_error = f"HTTP {resp.status_code} on the stream connection"
+                return "failed", min(5.0 * 2**failures, 320.0)
+            delivered = False
+            opened = time.monotonic()
+            try:
+                for line in resp.iter_lines(chunk_size=512):
+                    if line.strip():
+                        delivered = True
+                        yield from self._on_line(line, floor)
+                    if self._expired(started):
+                        return "done", 0.0
+            except _NETWORK_ERRORS as exc:
+                self._state.last_error = _describe(exc)
+        if delivered or time.monotonic() - opened >= HEALTHY_CONNECTION_S:
+            return "delivered", 0.0
+        return "failed", min(2.0**failures, 16.0)
+
+    def _on_line(self, line: bytes, floor: str | None) -> Iterator[Mention]:
+        try:
+            payload = json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            log.warning("skipping malformed X stream line: not JSON (%d bytes)", len(line))
+            return
+        if not isinstance(payload, dict):
+            return
+        data = payload.get("data")
+        if data is None:
+            for err in payload.get("errors") or []:
+                log.warning("X stream message: %s", str(err)[:300])
+            return
+        users = _users_by_id(payload.get("includes"))
+        targets = self._targets_for(payload.get("matching_rules"))
+        for tweet in data if isinstance(data, list) else [data]:
+            if not isinstance(tweet, dict):
+                continue
+            nid = _valid_id(tweet.get("id"))
+            if nid is None:
+                log.warning("skipping malformed X item %s: post id is missing or not numeric", tweet.get("id"))
+                continue
+            if floor and int(nid) <= int(floor):
+                continue
+            if not targets:
+                log.debug("X stream post %s matched no brandpulse rule", nid)
+                continue
+            yield from self._emit(tweet, users, targets)
+
+    def _targets_for(self, rules: Any) -> list[StreamTarget]:
+        found: dict[str, StreamTarget] = {}
+        for rule in rules or []:
+            target = self._tags.get(str(rule.get("tag"))) if isinstance(rule, Mapping) else None
+            if target is not None:
+                found.setdefault(target.brand, target)
+        return list(found.values())
+
+    def _emit(
+        self, tweet: dict[str, Any], users: dict[str, dict[str, Any]], targets: Iterable[StreamTarget]
+    ) -> Iterator[Mention]:
+        nid = tweet["id"]
+        if self._position is None or int(nid) > int(self._position):
+            self._position = nid
+        for target in targets:
+            if (nid, target.brand) in self._seen:
+                continue
+            self._seen[(nid, target.brand)] = None
+            while len(self._seen) > 10_000:
+                self._seen.popitem(last=False)
+            try:
+                mention = parse_tweet(tweet, users, brand=target.brand, query=target.query)
+            except MalformedItemError as exc:
+                log.warning("skipping malformed X item %s: %s", exc.item_id, exc.reason)
+                return
+            if target.match is not None and not target.match(mention):
+                continue
+            yield mention
