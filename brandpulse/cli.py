@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -125,7 +126,7 @@ def import_(
     console.print(f"[green]{result.new}[/] new mentions, {result.duplicates} already stored, "
                   f"[red]{len(result.bad_rows)}[/] bad rows")
     for bad in result.bad_rows[:max_errors_shown]:
-        console.print(f"  [red]{file.name}:{bad.line}[/] {bad.reason}")
+        console.print(f"  [red]{escape(file.name)}:{bad.line}[/] {escape(bad.reason)}")
     if len(result.bad_rows) > max_errors_shown:
         console.print(f"  … and {len(result.bad_rows) - max_errors_shown} more")
 
@@ -158,7 +159,7 @@ def collect(
                 st = collect_once(engine, c, on_batch=_batch_progress(progress, task))
             except BrandpulseError as exc:
                 failed += 1
-                err_console.print(f"[red]{c.name}: {exc}[/]")
+                err_console.print(f"[red]{c.name}: {escape(str(exc))}[/]")
                 continue
         console.print(f"{st.source}/{st.key}: fetched {st.fetched}, [green]{st.new} new[/], deleted {st.deleted}")
     if failed:
@@ -327,7 +328,7 @@ def main() -> None:
     try:
         app()
     except BrandpulseError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted")

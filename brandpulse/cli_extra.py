@@ -161,6 +161,6 @@ def query_test(
     scanned, matched, hits = matching_mentions(ctx.migrated_engine(), q.matches, scan=scan, limit=show)
     console.print(f"matches {matched} of the {scanned} newest stored mentions")
     for m in hits:
-        console.print(f"  {m.created_at:%Y-%m-%d %H:%M} {m.platform}/@{m.author.handle}: {m.text[:120]!r}")
+        console.print(f"  {m.created_at:%Y-%m-%d %H:%M} {m.platform}/@{m.author.handle}: {m.text[:120]!r}", markup=False)
     if json_out:
         print(json.dumps({"query": q.text, "compiled": compiled, "scanned": scanned, "matched": matched}))
