@@ -108,3 +108,26 @@ def test_check_stores_alert_with_evidence_and_is_idempotent(engine) -> None:
     again = check_alerts(engine, "m@r", RULE, since=T0)
     assert (again.new, again.updated) == (0, 0)
     assert len(alerts_frame(engine)) == 1
+
+
+def test_backtest_command_lists_the_episode_as_json(engine, db_url: str, tmp_path, monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from brandpulse.cli import app
+    from tests.seed import EPISODE_HOUR, seed_week
+
+    seed_week(engine)
+    monkeypatch.setenv("BRANDPULSE_DATABASE_URL", db_url)
+    cfg = tmp_path / "brandpulse.toml"
+    cfg.write_text("", encoding="utf-8")
+    res = CliRunner().invoke(app, ["alerts", "backtest", "--from", "2026-11-02", "--to", "2026-11-09", "--json",
+                                   "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output.strip().splitlines()[-1])
+    assert [(a["brand"], a["start"]) for a in out] == [("Nimbus", (T0 + timedelta(hours=EPISODE_HOUR)).isoformat())]
+    assert {"brand", "start", "end", "severity", "metrics"} <= set(out[0])
+    res = CliRunner().invoke(app, ["alerts", "backtest", "--from", "2026-11-02", "--to", "2026-11-04", "--json",
+                                   "--config", str(cfg)])
+    assert json.loads(res.output.strip().splitlines()[-1]) == []
