@@ -29,10 +29,16 @@ def dashboard_env(settings: Settings, config_file: Path | None) -> dict[str, str
 
 
 def run_dashboard(settings: Settings, *, port: int | None = None, config_file: Path | None = None) -> int:
+    """Serve the dashboard. On POSIX this process becomes Streamlit (exec), so signals reach it directly."""
     host = settings.dashboard.host
     port = port or settings.dashboard.port
     print(f"dashboard: http://{host}:{port}  (Ctrl-C to stop)", flush=True)
-    proc = subprocess.Popen(dashboard_command(host, port), env=dashboard_env(settings, config_file))
+    cmd, env = dashboard_command(host, port), dashboard_env(settings, config_file)
+    if os.name == "posix":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(cmd[0], cmd, env)
+    proc = subprocess.Popen(cmd, env=env)
     try:
         return proc.wait()
     except KeyboardInterrupt:
