@@ -65,3 +65,8 @@ def describe_alert(row: Any) -> str:
     m = row.metrics or {}
     return (f"**{row.severity.upper()}** · {row.brand} · {row.start:%Y-%m-%d %H:%M}–{row.end:%H:%M} UTC · "
             f"negative share {m.get('negative_share', 0):.0%} vs baseline {m.get('baseline_share', 0):.0%}")
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def mentions(_engine: Engine, url: str, brand: str | None, label: str | None, limit: int) -> pd.DataFrame:
+    return queries.latest_mentions(_engine, brand, limit, label)

@@ -60,3 +60,23 @@ def test_empty_store_tells_the_user_what_to_do(engine, db_url: str, monkeypatch:
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert "brandpulse demo" in at.info[0].value
+
+
+def test_a_correction_in_the_dashboard_is_stored_as_a_human_label(seeded: str, engine) -> None:
+    from brandpulse.store.labels import human_eval_set
+
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.sidebar.radio(key="page").set_value("Mentions").run()
+    assert not at.exception
+    at.selectbox(key="m_label").set_value("negative").run()
+    first_id = at.selectbox(key="c_id").options[0]
+    at.radio(key="c_sentiment").set_value("neutral")
+    at.multiselect(key="c_emotions").set_value(["surprise"])
+    at.button[0].click().run()
+    assert not at.exception
+    assert "Saved" in at.success[0].value
+    data = human_eval_set(engine, "sentiment")
+    assert data.labels == ["neutral"]
+    emo = human_eval_set(engine, "emotion")
+    assert emo.labels == [frozenset({"surprise"})]
+    assert first_id.startswith("#")

@@ -182,9 +182,9 @@ def counts(engine: Engine) -> dict[str, int]:
         }
 
 
-def latest_mentions(engine: Engine, brand: str | None = None, limit: int = 50) -> pd.DataFrame:
+def latest_mentions(engine: Engine, brand: str | None = None, limit: int = 50, label: str | None = None) -> pd.DataFrame:
     q = (
-        select(MentionRow.created_at, MentionRow.brand, MentionRow.platform, MentionRow.author_handle,
+        select(MentionRow.id, MentionRow.created_at, MentionRow.brand, MentionRow.platform, MentionRow.author_handle,
                MentionRow.lang, MentionRow.text, ScoreRow.label, ScoreRow.confidence)
         .outerjoin(ScoreRow, ScoreRow.mention_id == MentionRow.id)
         .order_by(MentionRow.created_at.desc())
@@ -192,9 +192,11 @@ def latest_mentions(engine: Engine, brand: str | None = None, limit: int = 50) -
     )
     if brand:
         q = q.where(MentionRow.brand == brand)
+    if label:
+        q = q.where(ScoreRow.label == label)
     with session_scope(engine) as s:
         rows = [r._asdict() for r in s.execute(q)]
-    return pd.DataFrame(rows, columns=["created_at", "brand", "platform", "author_handle", "lang", "text", "label",
+    return pd.DataFrame(rows, columns=["id", "created_at", "brand", "platform", "author_handle", "lang", "text", "label",
                                        "confidence"])
 
 
