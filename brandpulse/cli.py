@@ -120,9 +120,13 @@ def import_(
     ctx = _ctx(config)
     engine = ctx.migrated_engine()
     size = file.stat().st_size if file.exists() else 0
+    from brandpulse.store.cursors import finish_run, start_run
+
+    run_id = start_run(engine, "import")
     with _progress() as progress:
         task = progress.add_task(f"importing {file.name}", total=size or None)
         result = import_file(engine, file, on_progress=lambda pos: progress.update(task, completed=pos))
+    finish_run(engine, run_id, counts={"new": result.new, "duplicates": result.duplicates, "bad_rows": len(result.bad_rows)})
     console.print(f"[green]{result.new}[/] new mentions, {result.duplicates} already stored, "
                   f"[red]{len(result.bad_rows)}[/] bad rows")
     for bad in result.bad_rows[:max_errors_shown]:
@@ -151,17 +155,25 @@ def collect(
         follow(engine, collectors, interval_s=interval,
                on_stats=lambda st: console.print(f"{st.source}/{st.key}: +{st.new} new"))
         return
-    failed = 0
+    from brandpulse.store.cursors import finish_run, start_run
+
+    run_id = start_run(engine, "collect")
+    failed: list[str] = []
+    totals = {"fetched": 0, "new": 0, "deleted": 0}
     for c in collectors:
         with _progress() as progress:
             task = progress.add_task(f"{c.name}/{getattr(c, 'key', '')}", total=None)
             try:
                 st = collect_once(engine, c, on_batch=_batch_progress(progress, task))
             except BrandpulseError as exc:
-                failed += 1
+                failed.append(c.name)
                 err_console.print(f"[red]{c.name}: {escape(str(exc))}[/]")
                 continue
+        for k in totals:
+            totals[k] += getattr(st, k)
         console.print(f"{st.source}/{st.key}: fetched {st.fetched}, [green]{st.new} new[/], deleted {st.deleted}")
+    finish_run(engine, run_id, counts={**totals, "failed_sources": failed},
+               error=f"failed: {', '.join(failed)}" if failed else None)
     if failed:
         raise typer.Exit(1)
 

@@ -83,3 +83,23 @@ def test_status_never_prints_secrets(tmp_path: Path) -> None:
     res_json = _run(["status", "--json"], tmp_path, env)
     assert res.returncode == 0
     assert secret not in res.stdout + res.stderr + res_json.stdout + res_json.stderr
+
+
+def test_collect_replay_then_status_shows_cursor_health_and_runs(tmp_path: Path) -> None:
+    data = tmp_path / "m.csv"
+    data.write_text("id,created_at,author,text,brand\n" + "".join(
+        f"{i},2026-11-02T10:{i:02d}:00Z,u{i},Acme post {i},Acme\n" for i in range(20)), encoding="utf-8")
+    (tmp_path / "brandpulse.toml").write_text(
+        f"[[brands]]\nname='Acme'\n[sources.replay]\npath='{data.name}'\n", encoding="utf-8")
+    res = _run(["collect", "--source", "replay"], tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "20 new" in res.stdout
+    res = _run(["collect"], tmp_path)
+    assert "0 new" in res.stdout
+    st = json.loads(_run(["status", "--json"], tmp_path).stdout.strip().splitlines()[-1])
+    assert st["counts"]["mentions"] == 20
+    assert [(c["source"], c["position"]) for c in st["cursors"]] == [("replay", "20")]
+    assert st["health"][0]["source"] == "replay" and st["health"][0]["last_success"]
+    assert [r["role"] for r in st["runs"][:2]] == ["collect", "collect"]
+    res = _run(["collect", "--source", "nosuch"], tmp_path)
+    assert res.returncode == 2 and "unknown source" not in res.stdout and "nosuch" in res.stderr
