@@ -37,14 +37,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from pydantic import BaseModel, ConfigDict, Field
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
 from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, RateLimitedError, SourceError
 from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention, utcnow
+from listener.common import backoff, brand_plans, health, parse_time, retrying, validate_options
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +67,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- parsing
-def parse_bsky_time(value: Any, nid: str | None) -> datetime:
-    if not isinstance(value, str) or not value:
-        raise MalformedItemError(nid, "createdAt is missing")
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise MalformedItemError(nid, f"createdAt {value[:40]!r} is not an ISO-8601 date") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
 def expand_links(text: str, facets: Any) -> str:
     """Replace shortened link text (``www.example.com/pa...``) with the facet's full URI.
 
@@ -145,7 +135,7 @@ def record_to_mention(
         platform="bluesky",
         native_id=uri,
         text=expand_links(text, record.get("facets")),
-        created_at=parse_bsky_time(record.get("createdAt"), uri),
+        created_at=parse_time(record.get("createdAt"), uri, "createdAt"),
         author=author or AuthorRef(handle=did),
         url=post_url(did, rkey),
         language=langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
@@ -238,13 +228,7 @@ class BlueskyOptions(BaseModel):
 
 
 def _options(source_cfg: dict[str, Any]) -> BlueskyOptions:
-    try:
-        opts = BlueskyOptions(**source_cfg)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(table)"
-        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise ConfigError(f"[sources.bluesky] {key}: {msg}") from None
+    opts = validate_options(BlueskyOptions, "bluesky", source_cfg, empty_loc="(table)")
     if opts.mode == "jetstream" and urlsplit(opts.url).scheme not in ("ws", "wss"):
         raise ConfigError(f"[sources.bluesky] url: {opts.url!r} is not a ws:// or wss:// URL")
     return opts
@@ -325,24 +309,12 @@ class BlueskyCollector:
     # -- config -------------------------------------------------------------------------
     @classmethod
     def from_config(cls, source_cfg: dict[str, Any], settings: Any) -> list[BlueskyCollector]:
-        from listener.query import brand_query
-
         opts = _options(source_cfg)
         client = _login(opts.xrpc_url) if opts.mode == "search" else None
-        out: list[BlueskyCollector] = []
-        for brand in settings.brands:
-            q = brand_query(brand)
-            out.append(
-                cls(
-                    client,
-                    brand=brand.name,
-                    query=q.compile_for("bluesky"),
-                    match=q.matches,
-                    key=brand.name,
-                    **opts.model_dump(exclude={"xrpc_url"}),
-                )
-            )
-        return out
+        return [
+            cls(client, **plan.collector_args(plan.compiled("bluesky")), **opts.model_dump(exclude={"xrpc_url"}))
+            for plan in brand_plans(settings)
+        ]
 
     # -- the contract -------------------------------------------------------------------
     def fetch(self, since: Cursor | None) -> Iterator[Mention | Deletion]:
@@ -362,13 +334,13 @@ class BlueskyCollector:
         return Cursor(source=self.name, key=self.key, position=position)
 
     def health(self) -> dict[str, Any]:
-        return {
-            "rate_limit_remaining": self._rate_remaining,
-            "rate_limit_reset": self._rate_reset,
-            "last_error": self._last_error,
-            "gap_warning": self._gap_warning,
-            "reconnects": self._reconnects,
-        }
+        return health(
+            remaining=self._rate_remaining,
+            reset=self._rate_reset,
+            last_error=self._last_error,
+            gap_warning=self._gap_warning,
+            reconnects=self._reconnects,
+        )
 
     # -- jetstream ----------------------------------------------------------------------
     def _now_us(self) -> int:
@@ -449,7 +421,7 @@ class BlueskyCollector:
         if state["failures"] > self.max_reconnects:
             raise SourceError(f"bluesky jetstream: {what}; gave up after {self.max_reconnects} reconnects")
         self._reconnects += 1
-        wait = min(self.backoff_base_s * 2 ** (state["failures"] - 1), self.backoff_max_s)
+        wait = backoff(state["failures"], self.backoff_base_s, self.backoff_max_s)
         log.info("bluesky jetstream: %s; reconnecting in %.1f s", what, wait)
         self._sleep(wait)
 
@@ -679,16 +651,7 @@ class BlueskyCollector:
             self._rate_reset = datetime.fromtimestamp(int(reset), UTC)
 
     def _retrying(self, fn: Callable[[], Any], transient: Callable[[BaseException], bool]) -> Any:
-        for attempt in Retrying(
-            retry=retry_if_exception(transient),
-            wait=wait_exponential(multiplier=1, min=1, max=60),
-            stop=stop_after_attempt(self.max_retries + 1),
-            sleep=self._sleep,
-            reraise=True,
-        ):
-            with attempt:
-                return fn()
-        raise AssertionError("unreachable")  # pragma: no cover
+        return retrying(retry_if=transient, attempts=self.max_retries + 1, sleep=self._sleep, min_wait=1)(fn)
 
 
 def _status(exc: BaseException) -> str:
@@ -710,10 +673,9 @@ def _is_transient(exc: BaseException) -> bool:
 
 def _iso(value: str) -> datetime | None:
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return parse_time(value, None)
+    except MalformedItemError:
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def _parse_search_pos(position: str | None) -> tuple[str | None, set[str]]:

@@ -24,12 +24,19 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from pydantic import BaseModel, ConfigDict, Field
 
 from brandpulse.errors import ConfigError, MalformedItemError, RateLimitedError, SourceError
 from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention, utcnow
-from listener.rss import html_to_text, parse_retry_after
+from listener.common import (
+    backoff,
+    brand_plans,
+    health,
+    html_to_text,
+    parse_retry_after,
+    retrying,
+    validate_options,
+)
 
 if TYPE_CHECKING:
     from brandpulse.config import Settings
@@ -126,24 +133,18 @@ class HackerNewsCollector:
     # -- config --------------------------------------------------------------
     @classmethod
     def from_config(cls, source_cfg: dict[str, Any], settings: Settings) -> list[HackerNewsCollector]:
-        try:
-            opts = HNOptions(**source_cfg)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(str(p) for p in first["loc"]) or "(options)"
-            raise ConfigError(f"[sources.hackernews] {key}: {first['msg']}") from None
-        from listener.query import brand_query, compile_hn
+        opts = validate_options(HNOptions, "hackernews", source_cfg, name_unknown_keys=False)
+        from listener.query import compile_hn
 
         collectors = []
-        for brand in settings.brands:
-            q = brand_query(brand)
-            queries = compile_hn(q)
+        for plan in brand_plans(settings):
+            queries = compile_hn(plan.spec)
             if not queries:
-                log.warning("hackernews: brand %s has no query Hacker News can run; skipped", brand.name)
+                log.warning("hackernews: brand %s has no query Hacker News can run; skipped", plan.name)
                 continue
             client = httpx.Client(timeout=opts.timeout_s, headers={"User-Agent": opts.user_agent})
             collectors.append(cls(
-                client, brand=brand.name, queries=queries, match=q.matches, key=brand.name,
+                client, **plan.collector_args(None), queries=queries,
                 base_url=opts.base_url, tags=opts.tags, hits_per_page=opts.hits_per_page,
                 lookback=timedelta(hours=opts.lookback_hours), max_retries=opts.max_retries,
             ))
@@ -175,9 +176,8 @@ class HackerNewsCollector:
             self._ids.append(oid)
 
     def health(self) -> dict[str, Any]:
-        return {"rate_limit_remaining": None, "rate_limit_reset": self._rate_limit_reset,
-                "last_error": self._last_error, "gap_warning": self._gap_warning,
-                "requests": self.requests, "skipped_items": self.skipped}
+        return health(reset=self._rate_limit_reset, last_error=self._last_error, gap_warning=self._gap_warning,
+                      requests=self.requests, skipped_items=self.skipped)
 
     # -- fetching ------------------------------------------------------------
     def fetch(self, since: Cursor | None) -> Iterator[Mention | Deletion]:
@@ -280,15 +280,9 @@ class HackerNewsCollector:
             "hitsPerPage": str(self.hits_per_page),
             "page": str(page),
         }
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_retries),
-            wait=wait_exponential(multiplier=self.backoff_s, max=60),
-            retry=retry_if_exception_type(_Transient),
-            sleep=self._sleep,
-            reraise=True,
-        )
+        retry = retrying(retry_on=_Transient, attempts=self.max_retries, sleep=self._sleep, multiplier=self.backoff_s)
         try:
-            resp = retrying(self._get_once, params)
+            resp = retry(self._get_once, params)
         except _Transient as exc:
             self._last_error = f"hackernews: search failed after {self.max_retries} attempts: {exc}"
             raise SourceError(self._last_error) from None
@@ -321,7 +315,7 @@ class HackerNewsCollector:
                 break
             wait = parse_retry_after(resp.headers.get("retry-after"), self._now())
             if wait is None:  # Algolia sends no reset header: exponential backoff
-                wait = min(self.backoff_s * (2 ** attempt), 300.0)
+                wait = backoff(attempt + 1, self.backoff_s, 300.0)
             self._rate_limit_reset = self._now() + timedelta(seconds=wait)
             log.info("hackernews %s: rate limited (HTTP 429); waiting %.0f s", self.key, wait)
             self._sleep(wait)

@@ -34,11 +34,11 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from pydantic import BaseModel, ConfigDict, Field
 
 from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, RateLimitedError, SourceError
 from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention, utcnow
+from listener.common import brand_plans, health, parse_time, rate_limit_wait, retrying, validate_options
 
 try:  # Mastodon.py is a hard dependency; the guard only keeps the import error readable
     from mastodon import Mastodon, StreamListener
@@ -92,7 +92,11 @@ class _TextExtractor(HTMLParser):
 
 
 def html_to_text(html: str) -> str:
-    """Mastodon's HTML ``content`` as plain text (stdlib only)."""
+    """Mastodon's HTML ``content`` as plain text (stdlib only).
+
+    Unlike ``listener.common.html_to_text`` (feeds, Hacker News: one line per block, spaces folded),
+    paragraphs stay apart by a blank line and the author's own spacing is kept.
+    """
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
@@ -106,18 +110,6 @@ def html_to_text(html: str) -> str:
 def _id_key(status_id: str) -> tuple[int, str]:
     """Order ids numerically when they are numbers (Mastodon snowflakes), else lexically."""
     return (len(status_id), status_id) if status_id.isdigit() else (0, status_id)
-
-
-def _parse_time(value: Any, nid: str | None) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or not value:
-        raise MalformedItemError(nid, "created_at is missing")
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise MalformedItemError(nid, f"created_at {value[:40]!r} is not an ISO-8601 date") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def _count(value: Any) -> int:
@@ -167,7 +159,7 @@ def status_to_mention(status: dict[str, Any], *, brand: str | None, query: str |
         platform="mastodon",
         native_id=nid,
         text=text,
-        created_at=_parse_time(status.get("created_at"), nid),
+        created_at=parse_time(status.get("created_at"), nid),
         author=AuthorRef(
             handle=str(account["acct"]),
             display_name=account.get("display_name") or None,
@@ -253,13 +245,7 @@ class MastodonOptions(BaseModel):
 
 
 def _options(source_cfg: dict[str, Any]) -> MastodonOptions:
-    try:
-        return MastodonOptions(**source_cfg)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(table)"
-        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise ConfigError(f"[sources.mastodon] {key}: {msg}") from None
+    return validate_options(MastodonOptions, "mastodon", source_cfg, empty_loc="(table)")
 
 
 # --------------------------------------------------------------------------- collector
@@ -325,7 +311,6 @@ class MastodonCollector:
     @classmethod
     def from_config(cls, source_cfg: dict[str, Any], settings: Any) -> list[MastodonCollector]:
         from brandpulse.config import secret
-        from listener.query import brand_query
 
         opts = _options(source_cfg)
         needs_token = bool(opts.search) or opts.stream
@@ -342,30 +327,24 @@ class MastodonCollector:
             )
             for url in opts.instances
         ]
-        out: list[MastodonCollector] = []
-        for brand in settings.brands:
-            q = brand_query(brand)
-            out.append(
-                cls(
-                    clients,
-                    brand=brand.name,
-                    query=q.compile_for("mastodon"),
-                    match=q.matches,
-                    key=brand.name,
-                    hashtags=_brand_hashtags(opts.hashtags, brand),
-                    search=search,
-                    stream=opts.stream,
-                    local=opts.local,
-                    lookback_hours=opts.lookback_hours,
-                    page_limit=opts.page_limit,
-                    max_pages=opts.max_pages,
-                    max_retries=opts.max_retries,
-                    max_rate_limit_waits=opts.max_rate_limit_waits,
-                    stream_duration_s=opts.stream_duration_s,
-                    stream_idle_timeout_s=opts.stream_idle_timeout_s,
-                )
+        return [
+            cls(
+                clients,
+                **plan.collector_args(plan.compiled("mastodon")),
+                hashtags=_brand_hashtags(opts.hashtags, plan.brand),
+                search=search,
+                stream=opts.stream,
+                local=opts.local,
+                lookback_hours=opts.lookback_hours,
+                page_limit=opts.page_limit,
+                max_pages=opts.max_pages,
+                max_retries=opts.max_retries,
+                max_rate_limit_waits=opts.max_rate_limit_waits,
+                stream_duration_s=opts.stream_duration_s,
+                stream_idle_timeout_s=opts.stream_idle_timeout_s,
             )
-        return out
+            for plan in brand_plans(settings)
+        ]
 
     # -- the contract -------------------------------------------------------------------
     def fetch(self, since: Cursor | None) -> Iterator[Mention | Deletion]:
@@ -394,13 +373,7 @@ class MastodonCollector:
             per[instance] = {"rate_limit_remaining": r, "rate_limit_reset": rs_dt}
             if isinstance(r, int) and (remaining is None or r < remaining):
                 remaining, reset = r, rs_dt
-        return {
-            "rate_limit_remaining": remaining,
-            "rate_limit_reset": reset,
-            "last_error": self._last_error,
-            "gap_warning": None,
-            "instances": per,
-        }
+        return health(remaining=remaining, reset=reset, last_error=self._last_error, instances=per)
 
     # -- streams and positions ----------------------------------------------------------
     def _streams(self) -> list[_Stream]:
@@ -527,8 +500,8 @@ class MastodonCollector:
                     reset_dt = datetime.fromtimestamp(reset, UTC) if isinstance(reset, int | float) else None
                     self._last_error = f"rate limited by {s.instance}"
                     raise RateLimitedError(f"mastodon ({s.instance})", reset_dt) from None
-                wait = float(reset) - time.time() if isinstance(reset, int | float) else 60.0 * 2**waits
-                wait = min(max(wait, 1.0), 15 * 60.0)
+                seconds = float(reset) - time.time() if isinstance(reset, int | float) else None
+                wait = min(rate_limit_wait(seconds, waits + 1, cap=15 * 60.0), 15 * 60.0)
                 waits += 1
                 log.info("mastodon %s: rate limited; waiting %.0f s until the reset", s.instance, wait)
                 self._sleep(wait)
@@ -551,16 +524,7 @@ class MastodonCollector:
                 raise self._source_error(s, _brief(exc)) from None
 
     def _retrying(self, fn: Callable[[], Any]) -> Any:
-        for attempt in Retrying(
-            retry=retry_if_exception_type(_TRANSIENT),
-            wait=wait_exponential(multiplier=1, min=1, max=60),
-            stop=stop_after_attempt(self.max_retries + 1),
-            sleep=self._sleep,
-            reraise=True,
-        ):
-            with attempt:
-                return fn()
-        raise AssertionError("unreachable")  # pragma: no cover
+        return retrying(retry_on=_TRANSIENT, attempts=self.max_retries + 1, sleep=self._sleep, min_wait=1)(fn)
 
     def _source_error(self, s: _Stream, what: str) -> SourceError:
         self._last_error = f"{s.instance}: {what}"

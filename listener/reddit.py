@@ -49,11 +49,11 @@ from typing import Any, ClassVar, Literal
 import praw
 import prawcore
 import requests
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from pydantic import BaseModel, ConfigDict, Field
 
 from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, RateLimitedError, SourceError
 from brandpulse.types import AuthorRef, Cursor, Engagement, Mention, utcnow
+from listener.common import backoff, brand_plans, describe, health, log_retry, rate_limit_wait, retrying, validate_options
 
 log = logging.getLogger(__name__)
 
@@ -186,13 +186,7 @@ class RedditOptions(BaseModel):
 
 
 def _options(source_cfg: Mapping[str, Any]) -> RedditOptions:
-    try:
-        opts = RedditOptions.model_validate(dict(source_cfg))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(options)"
-        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise ConfigError(f"[sources.reddit] {key}: {msg}") from None
+    opts = validate_options(RedditOptions, SOURCE, source_cfg)
     for key in ("subreddits", "comment_subreddits"):
         for name in getattr(opts, key):
             if not name or not name.replace("_", "").isalnum():
@@ -243,21 +237,6 @@ def covering_time_filter(configured: str, since_utc: float | None, now: datetime
         if window is None or window >= age:
             return name
     return "all"
-
-
-def _log_retry(what: str, attempts: int) -> Callable[[RetryCallState], None]:
-    def before_sleep(state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        log.warning(
-            "Reddit %s failed (%s); retry %d of %d", what, _describe(exc) if exc else "?", state.attempt_number, attempts - 1
-        )
-
-    return before_sleep
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- collector
@@ -343,19 +322,18 @@ class RedditCollector:
                 used = int(limits["used"] or 0)
         except Exception:  # health is informational; praw's internals may differ between versions
             pass
-        return {
-            "rate_limit_remaining": int(remaining) if remaining is not None else None,
-            "rate_limit_used": int(used) if used is not None else None,
-            "rate_limit_reset": self._reset,
-            "last_error": self._last_error,
-            "gap_warning": self._gap_warning,
-        }
+        return health(
+            remaining=int(remaining) if remaining is not None else None,
+            reset=self._reset,
+            last_error=self._last_error,
+            gap_warning=self._gap_warning,
+            rate_limit_used=int(used) if used is not None else None,
+        )
 
     @classmethod
     def from_config(cls, source_cfg: dict[str, Any], settings: Any) -> list[RedditCollector]:
         """One collector per brand, sharing one read-only praw.Reddit (app-only OAuth)."""
         from brandpulse.config import secret
-        from listener.query import brand_query
 
         opts = _options(source_cfg)
         creds = {name: secret(name) for name in ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USER_AGENT")}
@@ -369,28 +347,22 @@ class RedditCollector:
             requestor_kwargs={"session": session},
         )
         reddit.read_only = True
-        out: list[RedditCollector] = []
-        for brand in settings.brands:
-            q = brand_query(brand)
-            out.append(
-                cls(
-                    reddit,
-                    brand=brand.name,
-                    query=q.compile_for("reddit"),
-                    match=q.matches,
-                    key=brand.name,
-                    subreddits=opts.subreddits,
-                    search=opts.search,
-                    comment_subreddits=opts.comment_subreddits,
-                    time_filter=opts.time_filter,
-                    search_limit=opts.search_limit,
-                    skip_existing=opts.skip_existing,
-                    session=session,
-                    max_retries=opts.max_retries,
-                    max_rate_limit_waits=opts.max_rate_limit_waits,
-                )
+        return [
+            cls(
+                reddit,
+                **plan.collector_args(plan.compiled(SOURCE)),
+                subreddits=opts.subreddits,
+                search=opts.search,
+                comment_subreddits=opts.comment_subreddits,
+                time_filter=opts.time_filter,
+                search_limit=opts.search_limit,
+                skip_existing=opts.skip_existing,
+                session=session,
+                max_retries=opts.max_retries,
+                max_rate_limit_waits=opts.max_rate_limit_waits,
             )
-        return out
+            for plan in brand_plans(settings)
+        ]
 
     # -- search -------------------------------------------------------------------------
     def _search(self, floor: str | None, floor_utc: float | None) -> Iterator[Mention]:
@@ -426,18 +398,17 @@ class RedditCollector:
 
     def _next(self, iterator: Iterator[Any], what: str) -> Any:
         """next(iterator) with 429 waits and transient-error retries (a ListingGenerator resumes its page)."""
-        retrying = Retrying(
-            retry=retry_if_exception_type(_TRANSIENT),
-            stop=stop_after_attempt(self.max_retries),
-            wait=wait_exponential(multiplier=1, min=1, max=60),
+        retry = retrying(
+            retry_on=_TRANSIENT,
+            attempts=self.max_retries,
             sleep=self._sleep,
-            reraise=True,
-            before_sleep=_log_retry(what, self.max_retries),
+            min_wait=1,
+            before_sleep=log_retry("Reddit", what, self.max_retries, log),
         )
         waits = 0
         while True:
             try:
-                return retrying(next, iterator, _END)
+                return retry(next, iterator, _END)
             except prawcore.exceptions.TooManyRequests as exc:
                 waits += 1
                 self._wait_rate_limit(exc, waits, what)
@@ -462,11 +433,11 @@ class RedditCollector:
                 continue
             except _TRANSIENT as exc:
                 failures += 1
-                self._last_error = _describe(exc)
+                self._last_error = describe(exc)
                 if failures >= self.max_retries:
                     raise self._translate(exc, "comment stream") from None
-                delay = min(2.0 ** (failures - 1), 60.0)
-                log.warning("Reddit comment stream failed (%s); retrying in %.0f s", _describe(exc), delay)
+                delay = backoff(failures, 1.0, 60.0)
+                log.warning("Reddit comment stream failed (%s); retrying in %.0f s", describe(exc), delay)
                 self._sleep(delay)
                 continue
             except _PRAW_ERRORS as exc:
@@ -565,7 +536,7 @@ class RedditCollector:
                 break
             except (KeyError, TypeError, ValueError):
                 continue
-        wait = max(1.0, seconds) if seconds is not None else min(60.0 * 2 ** (attempt - 1), 600.0)
+        wait = rate_limit_wait(seconds, attempt, cap=600.0)
         self._reset = self._now() + timedelta(seconds=wait)
         if attempt > self.max_rate_limit_waits:
             self._last_error = f"rate limited on {what}"
@@ -574,12 +545,12 @@ class RedditCollector:
         self._sleep(wait)
 
     def _translate(self, exc: BaseException, what: str) -> Exception:
-        self._last_error = _describe(exc)
+        self._last_error = describe(exc)
         if isinstance(exc, _AUTH_ERRORS) or (
             isinstance(exc, prawcore.exceptions.ResponseException) and exc.response.status_code == 401
         ):
             return CredentialsError(
-                f"Reddit refused the app's credentials ({_describe(exc)}): check REDDIT_CLIENT_ID, "
+                f"Reddit refused the app's credentials ({describe(exc)}): check REDDIT_CLIENT_ID, "
                 "REDDIT_CLIENT_SECRET and REDDIT_USER_AGENT (a 'script' or 'web' app's id and secret)"
             )
         if isinstance(exc, prawcore.exceptions.Forbidden):
@@ -587,5 +558,5 @@ class RedditCollector:
         if isinstance(exc, prawcore.exceptions.NotFound | prawcore.exceptions.Redirect):
             return SourceError(f"Reddit {what}: a subreddit in {self.subreddits + self.comment_subreddits} not found")
         if isinstance(exc, _TRANSIENT):
-            return SourceError(f"Reddit {what} failed after {self.max_retries} attempts: {_describe(exc)}")
-        return SourceError(f"Reddit {what} failed: {_describe(exc)}")
+            return SourceError(f"Reddit {what} failed after {self.max_retries} attempts: {describe(exc)}")
+        return SourceError(f"Reddit {what} failed: {describe(exc)}")

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,14 +31,14 @@ csv.field_size_limit(16 * 1024 * 1024)
 
 def parse_timestamp(value: Any) -> datetime:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        return datetime.fromtimestamp(float(value), tz=UTC)
     s = str(value).strip()
     if not s:
         raise ValueError("created_at is empty")
     if s.replace(".", "", 1).isdigit():
-        return datetime.fromtimestamp(float(s), tz=timezone.utc)
+        return datetime.fromtimestamp(float(s), tz=UTC)
     dt = datetime.fromisoformat(s)
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def _int(row: dict[str, Any], name: str) -> int | None:
@@ -209,7 +209,7 @@ class ReplayCollector:
         skip = int(since.position) if since and since.position.isdigit() else 0
         self._rows_done = skip
         index = 0
-        for line, item in read_mentions(self.path):
+        for _line, item in read_mentions(self.path):
             index += 1
             if index <= skip:
                 continue

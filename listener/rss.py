@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import html
 import json
 import logging
 import re
@@ -31,18 +30,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import feedparser
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from brandpulse.errors import ConfigError, MalformedItemError, RateLimitedError, SourceError
+from brandpulse.errors import MalformedItemError, RateLimitedError, SourceError
 from brandpulse.types import AuthorRef, Cursor, Deletion, Mention, utcnow
+from listener.common import brand_plans, health, html_to_text, parse_retry_after, retrying, validate_options
 
 if TYPE_CHECKING:
     from brandpulse.config import Settings
@@ -56,48 +53,6 @@ _BAD_BYTES = "\U0010fffe"  # invalid UTF-8 bytes in a UTF-8 document
 _SURROGATE = "\U0010ffff"  # a character reference to a lone UTF-16 surrogate (&#xD800; …)
 _CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-_BLOCK_TAGS = frozenset({"p", "br", "div", "li", "ul", "ol", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
-                         "blockquote", "pre", "hr", "table", "section", "article"})
-
-
-# --------------------------------------------------------------------------- plain text
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
-            self._skip = max(0, self._skip - 1)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def html_to_text(value: str | None) -> str:
-    """HTML (or plain text with entities) → plain text: tags dropped, entities decoded, blank runs collapsed."""
-    if not value:
-        return ""
-    if "<" not in value and "&" not in value:
-        text = value
-    else:
-        parser = _TextExtractor()
-        parser.feed(value)
-        parser.close()
-        text = html.unescape("".join(parser.parts))
-    text = text.replace("\xa0", " ")
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return "\n".join(line for line in lines if line).strip()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -128,22 +83,6 @@ def unwrap_google_link(link: str | None) -> str | None:
             if qs.get(name) and qs[name][0].startswith(("http://", "https://")):
                 return qs[name][0]
     return link
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Retry-After as delta-seconds or an HTTP date → seconds to wait (≥ 0), None if absent/garbled."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _declared_charset(content_type: str | None, body: bytes) -> str | None:
@@ -343,24 +282,15 @@ class RSSCollector:
     # -- config --------------------------------------------------------------
     @classmethod
     def from_config(cls, source_cfg: dict[str, Any], settings: Settings) -> list[RSSCollector]:
-        try:
-            opts = RSSOptions(**source_cfg)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(str(p) for p in first["loc"]) or "(options)"
-            raise ConfigError(f"[sources.rss] {key}: {first['msg']}") from None
-        from listener.query import brand_query
-
+        opts = validate_options(RSSOptions, "rss", source_cfg, name_unknown_keys=False)
         collectors = []
-        for brand in settings.brands:
-            q = brand_query(brand)
+        for plan in brand_plans(settings):
             client = httpx.Client(timeout=opts.timeout_s, follow_redirects=True,
                                   headers={"User-Agent": opts.user_agent})
-            native = q.compile_for("rss")
-            collectors.append(cls(client, feeds=opts.feeds, brand=brand.name,
-                                  query=native if isinstance(native, str) else q.source,
-                                  match=q.matches, key=brand.name, max_seen=opts.max_seen,
-                                  max_retries=opts.max_retries))
+            native = plan.compiled("rss")
+            collectors.append(cls(client, feeds=opts.feeds,
+                                  **plan.collector_args(native if isinstance(native, str) else plan.spec.source),
+                                  max_seen=opts.max_seen, max_retries=opts.max_retries))
         return collectors
 
     # -- cursor --------------------------------------------------------------
@@ -387,8 +317,7 @@ class RSSCollector:
         return Cursor(source=self.name, key=self.key, position=position)
 
     def health(self) -> dict[str, Any]:
-        return {"rate_limit_remaining": None, "rate_limit_reset": self._rate_limit_reset,
-                "last_error": self._last_error, "gap_warning": None, "skipped_items": self.skipped}
+        return health(reset=self._rate_limit_reset, last_error=self._last_error, skipped_items=self.skipped)
 
     # -- fetching ------------------------------------------------------------
     def fetch(self, since: Cursor | None) -> Iterator[Mention | Deletion]:
@@ -522,15 +451,9 @@ class RSSCollector:
 
     # -- HTTP ----------------------------------------------------------------
     def _get(self, url: str, headers: dict[str, str]) -> httpx.Response:
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_retries),
-            wait=wait_exponential(multiplier=self.backoff_s, max=60),
-            retry=retry_if_exception_type(_Transient),
-            sleep=self._sleep,
-            reraise=True,
-        )
+        retry = retrying(retry_on=_Transient, attempts=self.max_retries, sleep=self._sleep, multiplier=self.backoff_s)
         try:
-            return retrying(self._get_once, url, headers)
+            return retry(self._get_once, url, headers)
         except _Transient as exc:
             raise SourceError(f"rss: {_describe(url)} failed after {self.max_retries} attempts: {exc}") from None
 

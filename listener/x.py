@@ -50,11 +50,21 @@ from typing import Any, ClassVar, Literal
 
 import requests
 import tweepy
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from pydantic import BaseModel, ConfigDict, Field
 
 from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, RateLimitedError, SourceError
 from brandpulse.types import AuthorRef, Cursor, Engagement, Mention, utcnow
+from listener.common import (
+    BrandPlan,
+    backoff,
+    brand_plans,
+    describe,
+    health,
+    log_retry,
+    rate_limit_wait,
+    retrying,
+    validate_options,
+)
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +201,17 @@ def parse_tweet(
     )
 
 
+def _parse_or_log(
+    tweet: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]], *, brand: str | None, query: str | None
+) -> Mention | None:
+    """``parse_tweet``, or None (logged with the post id and the reason) for a malformed post."""
+    try:
+        return parse_tweet(tweet, users, brand=brand, query=query)
+    except MalformedItemError as exc:
+        log.warning("skipping malformed X item %s: %s", exc.item_id, exc.reason)
+        return None
+
+
 # --------------------------------------------------------------------------- options
 class XOptions(BaseModel):
     """``[sources.x]`` options."""
@@ -218,13 +239,7 @@ class XOptions(BaseModel):
 
 
 def _options(source_cfg: Mapping[str, Any]) -> XOptions:
-    try:
-        return XOptions.model_validate(dict(source_cfg))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(options)"
-        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise ConfigError(f"[sources.x] {key}: {msg}") from None
+    return validate_options(XOptions, SOURCE, source_cfg)
 
 
 # --------------------------------------------------------------------------- shared plumbing
@@ -269,26 +284,6 @@ def _reset_from(headers: Mapping[str, str], reset_time: int | None = None) -> da
         return None
 
 
-def _log_retry(source: str, what: str, attempts: int) -> Callable[[RetryCallState], None]:
-    def before_sleep(state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        log.warning(
-            "%s %s failed (%s); retry %d of %d",
-            source,
-            what,
-            _describe(exc) if exc else "?",
-            state.attempt_number,
-            attempts - 1,
-        )
-
-    return before_sleep
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
-
-
 class _XBase:
     """Request plumbing shared by the search and stream collectors."""
 
@@ -308,34 +303,29 @@ class _XBase:
         self.max_rate_limit_waits = max_rate_limit_waits
         self._state = _State()
 
-    def _health(self) -> dict[str, Any]:
-        return {
-            "rate_limit_remaining": self._state.remaining,
-            "rate_limit_reset": self._state.reset,
-            "last_error": self._state.last_error,
-            "gap_warning": self._state.gap_warning,
-        }
+    def _health(self, **extra: Any) -> dict[str, Any]:
+        state = self._state
+        return health(
+            remaining=state.remaining, reset=state.reset, last_error=state.last_error, gap_warning=state.gap_warning, **extra
+        )
 
     def _rate_wait(self, reset: datetime | None, attempt: int) -> float:
         """Seconds to wait after a 429: until the reset time, else 60 s doubling (X's guidance)."""
-        if reset is None:
-            return min(60.0 * 2 ** (attempt - 1), 900.0)
-        return max(1.0, (reset - self._now()).total_seconds())
+        return rate_limit_wait((reset - self._now()).total_seconds() if reset is not None else None, attempt, cap=900.0)
 
     def _call(self, what: str, fn: Callable[..., Any], /, *args: Any, **params: Any) -> Any:
         """One API request: 429 → wait until reset and retry; 5xx/network → backoff; then errors."""
-        retrying = Retrying(
-            retry=retry_if_exception_type(_TRANSIENT),
-            stop=stop_after_attempt(self.max_retries),
-            wait=wait_exponential(multiplier=1, min=1, max=60),
+        retry = retrying(
+            retry_on=_TRANSIENT,
+            attempts=self.max_retries,
             sleep=self._sleep,
-            reraise=True,
-            before_sleep=_log_retry("X", what, self.max_retries),
+            min_wait=1,
+            before_sleep=log_retry("X", what, self.max_retries, log),
         )
         waits = 0
         while True:
             try:
-                return retrying(fn, *args, **params)
+                return retry(fn, *args, **params)
             except tweepy.TooManyRequests as exc:
                 waits += 1
                 _record_limits(self._state, exc.response.headers)
@@ -348,21 +338,21 @@ class _XBase:
                 log.warning("X rate limit reached on %s; waiting %.0f s (resets at %s)", what, wait, reset)
                 self._sleep(wait)
             except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
-                self._state.last_error = _describe(exc)
+                self._state.last_error = describe(exc)
                 raise CredentialsError(
                     f"X refused the request for {what} ({exc.response.status_code}): check X_BEARER_TOKEN "
                     "(an App-only bearer token) and that the app's access level includes this endpoint"
                 ) from None
             except tweepy.BadRequest as exc:
-                self._state.last_error = _describe(exc)
+                self._state.last_error = describe(exc)
                 detail = "; ".join(str(m) for m in exc.api_messages) or str(exc)
                 raise SourceError(f"X rejected the {what} request: {detail[:300]}") from None
             except _TRANSIENT as exc:
-                self._state.last_error = _describe(exc)
-                raise SourceError(f"X {what} failed after {self.max_retries} attempts: {_describe(exc)}") from None
+                self._state.last_error = describe(exc)
+                raise SourceError(f"X {what} failed after {self.max_retries} attempts: {describe(exc)}") from None
             except tweepy.HTTPException as exc:
-                self._state.last_error = _describe(exc)
-                raise SourceError(f"X {what} failed: {_describe(exc)}") from None
+                self._state.last_error = describe(exc)
+                raise SourceError(f"X {what} failed: {describe(exc)}") from None
 
     def _search(
         self, client: Any, queries: Sequence[str], since_id: str | None, max_results: int, max_pages: int | None
@@ -488,10 +478,8 @@ class XCollector(_XBase):
             if floor and int(nid) <= int(floor):
                 continue
             self._position = nid
-            try:
-                mention = parse_tweet(tweet, users, brand=self.brand, query=self.query)
-            except MalformedItemError as exc:
-                log.warning("skipping malformed X item %s: %s", exc.item_id, exc.reason)
+            mention = _parse_or_log(tweet, users, brand=self.brand, query=self.query)
+            if mention is None:
                 continue
             if self.match is not None and not self.match(mention):
                 continue
@@ -503,30 +491,29 @@ class XCollector(_XBase):
         return Cursor(source=SOURCE, key=self.key, position=self._position, updated_at=self._now())
 
     def health(self) -> dict[str, Any]:
-        return {**self._health(), "mode": "search"}
+        return self._health(mode="search")
 
     @classmethod
     def from_config(cls, source_cfg: dict[str, Any], settings: Any) -> list[XCollector | XStreamCollector]:
         """One search collector per brand, or (``mode = "stream"``) one stream collector for all brands."""
         from brandpulse.config import secret
-        from listener.query import brand_query, compile_x_queries
+        from listener.query import compile_x_queries
 
         opts = _options(source_cfg)
         token = secret("X_BEARER_TOKEN")
         assert token is not None
         bearer = token.get_secret_value()
-        plans: list[tuple[str, str, list[str], Callable[[Mention], bool]]] = []
-        for brand in settings.brands:
-            q = brand_query(brand)
-            compiled = q.compile_for("x")
+        plans: list[tuple[BrandPlan, str, list[str]]] = []
+        for plan in brand_plans(settings):
+            compiled = plan.compiled("x")
             if not compiled:
-                log.warning("X: brand %s has no X query (it excludes the platform); skipped", brand.name)
+                log.warning("X: brand %s has no X query (it excludes the platform); skipped", plan.name)
                 continue
-            plans.append((brand.name, compiled, compile_x_queries(q, opts.max_query_length), q.matches))
+            plans.append((plan, compiled, compile_x_queries(plan.spec, opts.max_query_length)))
         if opts.mode == "stream":
             stream_client = tweepy.StreamingClient(bearer, return_type=dict)
             search_client = tweepy.Client(bearer_token=bearer, return_type=dict) if opts.catch_up else None
-            targets = [StreamTarget(brand=b, query=c, rules=tuple(parts), match=m) for b, c, parts, m in plans]
+            targets = [StreamTarget(brand=p.name, query=c, rules=tuple(parts), match=p.match) for p, c, parts in plans]
             return [
                 XStreamCollector(
                     stream_client,
@@ -543,17 +530,14 @@ class XCollector(_XBase):
         return [
             cls(
                 client,
-                brand=b,
-                query=c,
+                **p.collector_args(c),
                 queries=parts,
-                match=m,
-                key=b,
                 max_results=opts.max_results,
                 max_pages=opts.max_pages,
                 max_retries=opts.max_retries,
                 max_rate_limit_waits=opts.max_rate_limit_waits,
             )
-            for b, c, parts, m in plans
+            for p, c, parts in plans
         ]
 
 
@@ -646,7 +630,7 @@ class XStreamCollector(_XBase):
         return Cursor(source=SOURCE, key=self.key, position=self._position, updated_at=self._now())
 
     def health(self) -> dict[str, Any]:
-        return {**self._health(), "mode": "stream", "reconnects": self.reconnects}
+        return self._health(mode="stream", reconnects=self.reconnects)
 
     # -- rules --------------------------------------------------------------------------
     def desired_rules(self) -> dict[str, str]:
@@ -730,8 +714,8 @@ class XStreamCollector(_XBase):
                 STREAM_URL, params=params, headers=headers, stream=True, timeout=(10.0, self.read_timeout)
             )
         except _NETWORK_ERRORS as exc:
-            self._state.last_error = _describe(exc)
-            return "failed", min(2.0**failures, 16.0)
+            self._state.last_error = describe(exc)
+            return "failed", backoff(failures + 1, 1.0, 16.0)
         with resp:
             _record_limits(self._state, resp.headers)
             if resp.status_code == 429:
@@ -747,7 +731,7 @@ class XStreamCollector(_XBase):
                 )
             if resp.status_code != 200:
                 self._state.last_error = f"HTTP {resp.status_code} on the stream connection"
-                return "failed", min(5.0 * 2**failures, 320.0)
+                return "failed", backoff(failures + 1, 5.0, 320.0)
             delivered = False
             opened = time.monotonic()
             try:
@@ -758,10 +742,10 @@ class XStreamCollector(_XBase):
                     if self._expired(started):
                         return "done", 0.0
             except _NETWORK_ERRORS as exc:
-                self._state.last_error = _describe(exc)
+                self._state.last_error = describe(exc)
         if delivered or time.monotonic() - opened >= HEALTHY_CONNECTION_S:
             return "delivered", 0.0
-        return "failed", min(2.0**failures, 16.0)
+        return "failed", backoff(failures + 1, 1.0, 16.0)
 
     def _on_line(self, line: bytes, floor: str | None) -> Iterator[Mention]:
         try:
@@ -812,10 +796,8 @@ class XStreamCollector(_XBase):
             self._seen[(nid, target.brand)] = None
             while len(self._seen) > 10_000:
                 self._seen.popitem(last=False)
-            try:
-                mention = parse_tweet(tweet, users, brand=target.brand, query=target.query)
-            except MalformedItemError as exc:
-                log.warning("skipping malformed X item %s: %s", exc.item_id, exc.reason)
+            mention = _parse_or_log(tweet, users, brand=target.brand, query=target.query)
+            if mention is None:
                 return
             if target.match is not None and not target.match(mention):
                 continue

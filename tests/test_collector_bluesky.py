@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,6 +27,7 @@ from websockets.sync.server import ServerConnection, serve
 from brandpulse.errors import ConfigError, CredentialsError, SourceError
 from brandpulse.types import Cursor, Deletion, Mention
 from listener.bluesky import BlueskyCollector, expand_links, parse_position
+from tests.fakeserver import LocalServer, QuietHandler, Sleeps, fake_query_module, send
 
 FIX = Path(__file__).parent / "fixtures" / "bluesky"
 POST = "app.bsky.feed.post"
@@ -121,20 +122,12 @@ class FakeJetstream:
             pass
 
 
-class SleepRecorder:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
 def collector(url: str, **kw: Any) -> BlueskyCollector:
     kw.setdefault("brand", "Acme")
     kw.setdefault("idle_timeout_s", 0.4)
     kw.setdefault("duration_s", 20)
     kw.setdefault("now", lambda: AFTER_CAPTURE)
-    kw.setdefault("sleep", SleepRecorder())
+    kw.setdefault("sleep", Sleeps())
     return BlueskyCollector(None, url=url, **kw)
 
 
@@ -249,7 +242,7 @@ def test_plain_time_cursor_skips_the_boundary(jetstream: FakeJetstream) -> None:
 # --------------------------------------------------------------------------- reconnects
 def test_disconnect_mid_stream_reconnects_with_backoff_and_loses_nothing(jetstream: FakeJetstream) -> None:
     jetstream.drop_after = {0: 9}
-    sleep = SleepRecorder()
+    sleep = Sleeps()
     c = collector(jetstream.url, sleep=sleep, backoff_base_s=2.0)
     items = list(c.fetch(None))
     ids = [item_id(i) for i in items]
@@ -263,7 +256,7 @@ def test_disconnect_mid_stream_reconnects_with_backoff_and_loses_nothing(jetstre
 def test_unreachable_jetstream_backs_off_exponentially_then_raises() -> None:
     with FakeJetstream([]) as fake:
         url = fake.url
-    sleep = SleepRecorder()
+    sleep = Sleeps()
     c = collector(url, sleep=sleep, max_reconnects=3, open_timeout_s=2)
     with pytest.raises(SourceError, match="gave up after 3 reconnects"):
         list(c.fetch(None))
@@ -354,23 +347,15 @@ class FakeXrpc:
         self.requests: list[dict[str, list[str]]] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 fake.handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = LocalServer(Handler).start()
+        self.url = self.server.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self.server.close()
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(h.path)
@@ -378,9 +363,9 @@ class FakeXrpc:
         self.requests.append(q)
         if self.fail_next:
             status, fail_headers, fail_body = self.fail_next.pop(0)
-            return self._send(h, status, fail_body, fail_headers)
+            return send(h, status, fail_body, fail_headers)
         if parts.path != "/xrpc/app.bsky.feed.searchPosts":
-            return self._send(h, 404, b'{"error":"XRPCNotSupported","message":"XRPCNotSupported"}')
+            return send(h, 404, b'{"error":"XRPCNotSupported","message":"XRPCNotSupported"}')
         since = datetime.fromisoformat(q["since"][0].replace("Z", "+00:00"))
         hits = [p for p in self.posts if datetime.fromisoformat(p["indexedAt"].replace("Z", "+00:00")) >= since]
         hits.sort(key=lambda p: p["indexedAt"], reverse=True)
@@ -391,17 +376,7 @@ class FakeXrpc:
             body["cursor"] = str(offset + len(page))
         headers = {"ratelimit-limit": "3000", "ratelimit-remaining": "2999", "ratelimit-policy": "3000;w=300",
                    "ratelimit-reset": str(int(time.time()) + 300)}
-        return self._send(h, 200, json.dumps(body).encode(), headers)
-
-    @staticmethod
-    def _send(h: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json; charset=utf-8")
-        h.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(body)
+        return send(h, 200, json.dumps(body).encode(), headers)
 
 
 @pytest.fixture
@@ -418,7 +393,7 @@ def search_collector(xrpc: FakeXrpc, **kw: Any) -> BlueskyCollector:
     from atproto import Client
 
     kw.setdefault("now", lambda: T0 + timedelta(hours=2))
-    kw.setdefault("sleep", SleepRecorder())
+    kw.setdefault("sleep", Sleeps())
     return BlueskyCollector(Client(base_url=xrpc.url), brand="Acme", query="acme", mode="search", **kw)
 
 
@@ -449,7 +424,7 @@ def test_search_resume_and_rate_limit(xrpc: FakeXrpc) -> None:
     xrpc.fail_next.append((429, {"ratelimit-limit": "3000", "ratelimit-remaining": "0",
                                  "ratelimit-reset": str(reset), "ratelimit-policy": "3000;w=300"},
                            b'{"error":"RateLimitExceeded","message":"Rate Limit Exceeded"}'))
-    sleep = SleepRecorder()
+    sleep = Sleeps()
     second = search_collector(xrpc, sleep=sleep, now=lambda: datetime.now(UTC))
     part2 = list(second.fetch(cur))
     ids1, ids2 = [m.native_id for m in part1], [m.native_id for m in part2]
@@ -463,7 +438,7 @@ def test_search_resume_and_rate_limit(xrpc: FakeXrpc) -> None:
 def test_search_server_errors_and_auth(xrpc: FakeXrpc) -> None:
     xrpc.posts = post_views(2, T0)
     xrpc.fail_next.append((503, {}, b'{"error":"InternalServerError"}'))
-    sleep = SleepRecorder()
+    sleep = Sleeps()
     assert len(list(search_collector(xrpc, sleep=sleep).fetch(None))) == 2
     assert len(sleep.calls) == 1
     xrpc.fail_next.extend([(500, {}, b"{}")] * 2)
@@ -482,9 +457,6 @@ def _settings() -> Any:
 
 
 def test_from_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-    import types
-
     class Q:
         def __init__(self, brand: Any) -> None:
             self.brand = brand
@@ -495,9 +467,7 @@ def test_from_config(monkeypatch: pytest.MonkeyPatch) -> None:
         def compile_for(self, platform: str) -> str | None:
             return self.brand.name.lower()
 
-    stub = types.ModuleType("listener.query")
-    stub.brand_query = Q  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "listener.query", stub)
+    fake_query_module(monkeypatch, brand_query=Q)
     monkeypatch.delenv("BLUESKY_HANDLE", raising=False)
     monkeypatch.delenv("BLUESKY_APP_PASSWORD", raising=False)
     monkeypatch.delenv("BRANDPULSE_SECRETS_FILE", raising=False)

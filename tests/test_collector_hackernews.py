@@ -14,13 +14,9 @@ import json
 import logging
 import math
 import re
-import sys
-import threading
-import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +27,7 @@ import pytest
 from brandpulse.errors import ConfigError, SourceError
 from brandpulse.types import Cursor, Mention
 from listener.hackernews import HackerNewsCollector
+from tests.fakeserver import LocalServer, QuietHandler, Sleeps, fake_query_module, send
 
 FIX = Path(__file__).parent / "fixtures" / "hackernews"
 RECORDED = json.loads((FIX / "search_by_date.json").read_text(encoding="utf-8"))
@@ -105,48 +102,26 @@ class FakeAlgolia:
         return all(w in haystack.lower() for w in words)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     def do_GET(self) -> None:
         fake: FakeAlgolia = self.server.fake  # type: ignore[attr-defined]
         parts = urlsplit(self.path)
         params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         status, headers, body = fake.answer(parts.path, params)
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        send(self, status, body, headers, content_type=None)
 
 
 @pytest.fixture
 def algolia() -> Iterator[tuple[FakeAlgolia, str]]:
     fake = FakeAlgolia()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    server.fake = fake  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield fake, f"http://127.0.0.1:{server.server_address[1]}/api/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with LocalServer(_Handler, fake=fake) as server:
+        yield fake, f"{server.url}/api/v1"
 
 
 @pytest.fixture
 def client() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=5) as c:
         yield c
-
-
-class Sleeps(list[float]):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def make(client: httpx.Client, base_url: str, queries: list[str] | None = None, **kw: Any) -> HackerNewsCollector:
@@ -354,15 +329,11 @@ def test_malformed_hits_are_logged_and_skipped(
 
 # --------------------------------------------------------------------------- config
 def _fake_query_module(monkeypatch: pytest.MonkeyPatch, queries: list[str]) -> None:
-    mod = types.ModuleType("listener.query")
-
     class Q:
         def matches(self, mention: Mention) -> bool:
             return True
 
-    mod.brand_query = lambda brand: Q()  # type: ignore[attr-defined]
-    mod.compile_hn = lambda q: list(queries)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "listener.query", mod)
+    fake_query_module(monkeypatch, brand_query=lambda brand: Q(), compile_hn=lambda q: list(queries))
 
 
 def test_from_config_builds_collectors(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,6 +27,7 @@ from mastodon import Mastodon
 from brandpulse.errors import CredentialsError, SourceError
 from brandpulse.types import Cursor, Mention
 from listener.mastodon import MastodonCollector, html_to_text, status_to_mention
+from tests.fakeserver import LocalServer, QuietHandler, Sleeps, fake_query_module, send
 
 FIX = Path(__file__).parent / "fixtures" / "mastodon"
 T0 = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
@@ -84,29 +85,22 @@ class FakeMastodon:
         self._stop = threading.Event()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
 
             def do_GET(self) -> None:
                 fake.handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.server = LocalServer(Handler)
+        self.url = self.server.url
 
     def __enter__(self) -> FakeMastodon:
-        self.thread.start()
+        self.server.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self._stop.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self.server.close()
 
     # -- helpers
     def _fixture_with_host(self, name: str) -> bytes:
@@ -121,16 +115,6 @@ class FakeMastodon:
             "X-RateLimit-Remaining": str(remaining),
             "X-RateLimit-Reset": reset.isoformat().replace("+00:00", ".000000Z"),
         }  # BaseHTTPRequestHandler adds the Date header itself
-
-    @staticmethod
-    def _send(h: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json; charset=utf-8")
-        h.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(body)
 
     @staticmethod
     def window(items: list[dict[str, Any]], q: dict[str, list[str]]) -> list[dict[str, Any]]:
@@ -156,14 +140,14 @@ class FakeMastodon:
         self.requests.append((parts.path, q, h.headers.get("Authorization")))
         path = parts.path
         if path == "/api/v1/instance/":
-            return self._send(h, 200, self._fixture_with_host("instance_v1.json"), self._ratelimit_headers())
+            return send(h, 200, self._fixture_with_host("instance_v1.json"), self._ratelimit_headers())
         if path == "/api/v2/instance/":
-            return self._send(h, 200, self._fixture_with_host("instance_v2.json"), self._ratelimit_headers())
+            return send(h, 200, self._fixture_with_host("instance_v2.json"), self._ratelimit_headers())
         if path.startswith("/api/v1/streaming/hashtag"):
             return self._sse(h)
         if self.fail_next:
             status, headers, body = self.fail_next.pop(0)
-            return self._send(h, status, body, headers)
+            return send(h, status, body, headers)
         if path.startswith("/api/v1/timelines/tag/"):
             tag = path.rsplit("/", 1)[1]
             page = self.window(self.tags.get(tag, []), q)
@@ -173,14 +157,14 @@ class FakeMastodon:
                 headers["Link"] = (
                     f'<{base}?max_id={page[-1]["id"]}>; rel="next", <{base}?min_id={page[0]["id"]}>; rel="prev"'
                 )
-            return self._send(h, 200, json.dumps(page).encode(), headers)
+            return send(h, 200, json.dumps(page).encode(), headers)
         if path == "/api/v2/search":
             if self.require_auth_for_search and not h.headers.get("Authorization"):
-                return self._send(h, 401, b'{"error":"The access token is invalid"}')
+                return send(h, 401, b'{"error":"The access token is invalid"}')
             body = json.loads((FIX / "search_v2_statuses_empty.json").read_text(encoding="utf-8"))
             body["statuses"] = self.window(self.search_results, q)
-            return self._send(h, 200, json.dumps(body).encode(), self._ratelimit_headers())
-        return self._send(h, 404, b'{"error":"Record not found"}')
+            return send(h, 200, json.dumps(body).encode(), self._ratelimit_headers())
+        return send(h, 404, b'{"error":"Record not found"}')
 
     def _sse(self, h: BaseHTTPRequestHandler) -> None:
         h.send_response(200)
@@ -226,20 +210,12 @@ def make_client(fake: FakeMastodon, clients: list[Mastodon], token: str | None =
     return c
 
 
-class SleepRecorder:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
 def collector(client: Mastodon, **kw: Any) -> MastodonCollector:
     kw.setdefault("brand", "Acme")
     kw.setdefault("hashtags", ["acme"])
     kw.setdefault("page_limit", 5)
     kw.setdefault("now", lambda: T0 + timedelta(hours=1))
-    kw.setdefault("sleep", SleepRecorder())
+    kw.setdefault("sleep", Sleeps())
     return MastodonCollector(client, **kw)
 
 
@@ -376,7 +352,7 @@ def test_rate_limit_waits_until_reset_then_continues(fake: FakeMastodon, clients
             json.dumps(body).encode(),
         )
     )
-    sleep = SleepRecorder()
+    sleep = Sleeps()
     c = collector(client, sleep=sleep)
     got = list(c.fetch(None))
     assert [m.native_id for m in got] == [s["uri"] for s in items]
@@ -390,11 +366,11 @@ def test_rate_limit_waits_until_reset_then_continues(fake: FakeMastodon, clients
 def test_server_errors_retried_with_backoff_then_source_error(fake: FakeMastodon, clients: list[Mastodon]) -> None:
     fake.tags["acme"] = timeline(3)
     fake.fail_next.append((503, {}, b'{"error":"Service Unavailable"}'))
-    sleep = SleepRecorder()
+    sleep = Sleeps()
     got = list(collector(make_client(fake, clients), sleep=sleep).fetch(None))
     assert len(got) == 3 and len(sleep.calls) == 1
     fake.fail_next.extend([(502, {}, b"{}")] * 3)
-    c = collector(make_client(fake, clients), max_retries=2, sleep=SleepRecorder())
+    c = collector(make_client(fake, clients), max_retries=2, sleep=Sleeps())
     with pytest.raises(SourceError, match="still failing after 3 attempts"):
         list(c.fetch(None))
     assert c.health()["last_error"]
@@ -474,9 +450,6 @@ def test_stream_update_triggers_gap_free_poll(fake: FakeMastodon, clients: list[
 
 # --------------------------------------------------------------------------- config
 def test_from_config_builds_one_collector_per_brand(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-    import types
-
     from brandpulse.config import BrandConfig, Settings
     from brandpulse.errors import ConfigError
 
@@ -490,9 +463,7 @@ def test_from_config_builds_one_collector_per_brand(monkeypatch: pytest.MonkeyPa
         def compile_for(self, platform: str) -> str | None:
             return f'"{self.brand.name}"'
 
-    stub = types.ModuleType("listener.query")
-    stub.brand_query = Q  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "listener.query", stub)
+    fake_query_module(monkeypatch, brand_query=Q)
     monkeypatch.delenv("MASTODON_ACCESS_TOKEN", raising=False)
     monkeypatch.delenv("BRANDPULSE_SECRETS_FILE", raising=False)
     settings = Settings(brands=[BrandConfig(name="Acme", keywords=["Acme Cloud"]), BrandConfig(name="Globex")])

@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +31,7 @@ from brandpulse.config import Settings
 from brandpulse.errors import ConfigError, CredentialsError, SourceError
 from brandpulse.types import Cursor, Mention
 from listener.reddit import RedditCollector, covering_time_filter, id36
+from tests.fakeserver import LocalServer, QuietHandler, Sleeps, send
 
 FIX = Path(__file__).parent / "fixtures" / "reddit"
 SECRET = "REDACTED-test-client-secret"
@@ -93,23 +94,14 @@ class FakeReddit:
 
 
 def _handler(fake: FakeReddit) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
 
         def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             raw = body if isinstance(body, bytes) else json.dumps(body).encode()  # ASCII escapes, like Reddit
-            self.send_response(status)
             headers = headers or {}
-            self.send_header("content-type", headers.pop("content-type", "application/json; charset=UTF-8"))
-            self.send_header("content-length", str(len(raw)))
-            self.send_header("connection", "close")
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(raw)
+            content_type = headers.pop("content-type", "application/json; charset=UTF-8")
+            send(self, status, raw, headers, content_type=content_type, close=True)
 
         def _handle(self, method: str) -> None:
             url = urlsplit(self.path)
@@ -143,13 +135,8 @@ def _handler(fake: FakeReddit) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def fake() -> Iterator[tuple[FakeReddit, str]]:
     state = FakeReddit()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield state, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with LocalServer(_handler(state)) as server:
+        yield state, server.url
 
 
 @pytest.fixture(autouse=True)
@@ -183,11 +170,6 @@ def make(fake: tuple[FakeReddit, str]) -> Iterator[Any]:
     yield build
     for s in sessions:
         s.close()
-
-
-class Sleeps(list):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def ids(items: list[Mention]) -> list[str]:

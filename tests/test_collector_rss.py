@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
-import threading
-import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +30,7 @@ from listener.rss import (
     sanitize_feed_bytes,
     unwrap_google_link,
 )
+from tests.fakeserver import LocalServer, QuietHandler, Sleeps, fake_query_module, send
 
 FIX = Path(__file__).parent / "fixtures" / "rss"
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
@@ -76,47 +73,25 @@ class FakeWeb:
         return ["if-none-match" in h for p, h in self.requests if p == path]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     def do_GET(self) -> None:
         web: FakeWeb = self.server.web  # type: ignore[attr-defined]
         path = urlsplit(self.path).path
         status, headers, body = web.answer(path, {k.lower(): v for k, v in self.headers.items()})
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-        pass
+        send(self, status, body, headers, content_type=None)
 
 
 @pytest.fixture
 def web() -> Iterator[tuple[FakeWeb, str]]:
     fake = FakeWeb()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    server.web = fake  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield fake, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with LocalServer(_Handler, web=fake) as server:
+        yield fake, server.url
 
 
 @pytest.fixture
 def client() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=5) as c:
         yield c
-
-
-class Sleeps(list[float]):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def make(client: httpx.Client, feeds: list[str], **kw: Any) -> RSSCollector:
@@ -393,8 +368,6 @@ def test_health_has_the_standard_keys(client: httpx.Client) -> None:
 
 
 def _fake_query_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    mod = types.ModuleType("listener.query")
-
     class Q:
         source = "slack"
 
@@ -404,8 +377,7 @@ def _fake_query_module(monkeypatch: pytest.MonkeyPatch) -> None:
         def matches(self, mention: Mention) -> bool:
             return "slack" in mention.text.lower()
 
-    mod.brand_query = lambda brand: Q()  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "listener.query", mod)
+    fake_query_module(monkeypatch, brand_query=lambda brand: Q())
 
 
 def test_from_config_builds_one_collector_per_brand(monkeypatch: pytest.MonkeyPatch) -> None:

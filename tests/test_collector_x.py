@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,6 +29,7 @@ from brandpulse.config import Settings
 from brandpulse.errors import ConfigError, CredentialsError, SourceError
 from brandpulse.types import Cursor, Mention
 from listener.x import API_HOST, StreamTarget, XCollector, XStreamCollector, snowflake_time
+from tests.fakeserver import LocalServer, QuietHandler, Sleeps, send
 
 FIX = Path(__file__).parent / "fixtures" / "x"
 TOKEN = "REDACTED-test-bearer-token"
@@ -101,22 +102,12 @@ class FakeX:
 
 
 def _handler(fake: FakeX) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
 
         def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json; charset=utf-8")
-            self.send_header("content-length", str(len(raw)))
-            self.send_header("connection", "close")
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(raw)
+            send(self, status, raw, headers, close=True)
 
         def _stream(self, name: str, clean: bool) -> None:
             self.send_response(200)
@@ -180,13 +171,8 @@ class _ToFake(requests.adapters.HTTPAdapter):
 @pytest.fixture
 def fake() -> Iterator[tuple[FakeX, str]]:
     state = FakeX()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield state, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with LocalServer(_handler(state)) as server:
+        yield state, server.url
 
 
 @pytest.fixture
@@ -202,11 +188,6 @@ def clients(fake: tuple[FakeX, str]) -> Iterator[dict[str, Any]]:
     yield made
     for c in made.values():
         c.session.close()
-
-
-class Sleeps(list):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def collector(client: tweepy.Client, **kw: Any) -> XCollector:
