@@ -15,7 +15,9 @@ case "${1:-start}" in
       mkdir -p "$PGDATA"; [ -n "$RUNAS" ] && chown postgres "$PGDATA"
       $RUNAS "$PGBIN/initdb" -D "$PGDATA" -U postgres --auth=trust >/dev/null
     fi
-    $RUNAS "$PGBIN/pg_ctl" -D "$PGDATA" -o "-p $PGPORT -c listen_addresses=127.0.0.1 -k /tmp" -l "$PGDATA/log" -w start >/dev/null
+    if ! $RUNAS "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+      $RUNAS "$PGBIN/pg_ctl" -D "$PGDATA" -o "-p $PGPORT -c listen_addresses=127.0.0.1 -k /tmp" -l "$PGDATA/log" -w start >/dev/null
+    fi
     "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -tc "SELECT 1 FROM pg_database WHERE datname='brandpulse_test'" | grep -q 1 \
       || "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres brandpulse_test
     export BRANDPULSE_TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PGPORT/brandpulse_test"
