@@ -51,14 +51,21 @@ def latest(_engine: Engine, url: str, brand: str | None) -> pd.DataFrame:
     return queries.latest_mentions(_engine, brand)
 
 
-def negative_share(vol: pd.DataFrame) -> pd.DataFrame:
-    """brand × period negative share from the volume frame."""
+def negative_share(vol: pd.DataFrame, window: int = 1) -> pd.DataFrame:
+    """brand × period negative share from the volume frame, over a trailing `window` of periods.
+
+    Hourly shares of a handful of posts jump between 0 and 100 %; a trailing window (e.g. 6 h)
+    shows the trend a PR team reads, computed from summed counts, not averaged shares.
+    """
     if vol.empty:
         return pd.DataFrame(columns=["brand", "period", "negative_share"])
-    tot = vol.groupby(["brand", "period"])["count"].sum()
-    neg = vol[vol["sentiment"] == "negative"].groupby(["brand", "period"])["count"].sum()
-    out = (neg.reindex(tot.index, fill_value=0) / tot).rename("negative_share").reset_index()
-    return out
+    frames = []
+    for brand, g in vol.groupby("brand"):
+        tot = g.groupby("period")["count"].sum()
+        neg = g[g["sentiment"] == "negative"].groupby("period")["count"].sum().reindex(tot.index, fill_value=0)
+        share = neg.rolling(window, min_periods=1).sum() / tot.rolling(window, min_periods=1).sum()
+        frames.append(pd.DataFrame({"brand": brand, "period": tot.index, "negative_share": share.to_numpy()}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def describe_alert(row: Any) -> str:

@@ -45,8 +45,9 @@ def render() -> None:
                  labels={"period": "", "count": "mentions"}, height=220 * max(len(brands), 1))
     fig.update_yaxes(matches=None)
     st.plotly_chart(fig, key="volume_chart")
-    st.subheader("Negative share")
-    share = data.negative_share(vol)
+    window = 6 if freq == "hour" else 1
+    st.subheader("Negative share" + (" (trailing 6 h)" if window > 1 else ""))
+    share = data.negative_share(vol, window)
     fig2 = px.line(share, x="period", y="negative_share", color="brand", labels={"period": "", "negative_share": ""})
     fig2.update_yaxes(tickformat=".0%")
     st.plotly_chart(fig2, key="negative_share_chart")

@@ -80,3 +80,20 @@ def test_a_correction_in_the_dashboard_is_stored_as_a_human_label(seeded: str, e
     emo = human_eval_set(engine, "emotion")
     assert emo.labels == [frozenset({"surprise"})]
     assert first_id.startswith("#")
+
+
+def test_negative_share_uses_summed_counts_over_the_window() -> None:
+    import pandas as pd
+
+    from dashboard.data import negative_share
+
+    hours = pd.date_range("2026-11-02", periods=3, freq="h", tz="UTC")
+    vol = pd.DataFrame({
+        "brand": ["N"] * 6, "period": [hours[0], hours[0], hours[1], hours[1], hours[2], hours[2]],
+        "sentiment": ["negative", "positive"] * 3, "count": [1, 9, 0, 0, 3, 1], "reach": [0] * 6,
+    })
+    hourly = negative_share(vol)
+    assert hourly["negative_share"].round(3).tolist()[0] == 0.1
+    rolled = negative_share(vol, window=3)
+    # (1 + 0 + 3) negatives of (10 + 0 + 4) mentions, not the mean of 10 %, n/a and 75 %
+    assert round(float(rolled["negative_share"].iloc[-1]), 4) == round(4 / 14, 4)
