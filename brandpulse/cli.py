@@ -322,7 +322,7 @@ def status(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     if st["health"]:
         t = Table("source", "key", "last success", "lag", "errors", "last error", "rate limit left", title="sources")
         for h in st["health"]:
-            t.add_row(h["source"], h["key"], str(h["last_success"])[:19], _fmt_lag(h["lag_seconds"]),
+            t.add_row(h["source"], h["key"], str(h["last_success"] or "—")[:19], _fmt_lag(h["lag_seconds"]),
                       str(h["error_count"]), (h["last_error"] or "")[:50], str(h["rate_limit_remaining"] or "—"))
         console.print(t)
 

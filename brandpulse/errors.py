@@ -40,7 +40,7 @@ class ConfigError(BrandpulseError):
 
 
 class CredentialsError(BrandpulseError):
-    hint = "Set the environment variable named above (or put it in the secrets file); see README 'Credentials'."
+    hint = "Set the environment variable named above (or put it in the secrets file); see README 'Sources and credentials'."
 
 
 class StoreError(BrandpulseError):
