@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from brandpulse.store.scores import count_pending, pending_mentions, save_scores
+from brandpulse.store.engine import session_scope
+from brandpulse.store.scores import claim_pending_in, count_pending, save_scores_in
 from sentiment.langid import detect_many
 from sentiment.scorer import Scorer
 
@@ -24,8 +25,9 @@ def score_pending(
 ) -> int:
     """Score every mention this model has not scored yet; returns how many were scored.
 
-    Each chunk's scores, rollup increments and detected languages commit together, so a
-    killed process loses at most the chunk in flight and never double-counts a rollup.
+    Each chunk is claimed, scored and saved (scores, rollup increments, detected languages) in one
+    transaction, so a killed process loses at most the chunk in flight and never double-counts a
+    rollup, and on PostgreSQL parallel workers never score the same chunk (`FOR UPDATE SKIP LOCKED`).
     """
     total = count_pending(engine, scorer.name, scorer.revision)
     if limit is not None:
@@ -35,13 +37,14 @@ def score_pending(
         on_progress(0, total)
     while limit is None or done < limit:
         take = chunk if limit is None else min(chunk, limit - done)
-        pending = pending_mentions(engine, scorer.name, scorer.revision, take)
-        if not pending:
-            break
-        missing = [p for p in pending if not p.lang]
-        langs = dict(zip([p.id for p in missing], detect_many([p.text for p in missing]), strict=True))
-        scores = scorer.score([p.text for p in pending])
-        save_scores(engine, list(zip([p.id for p in pending], scores, strict=True)), langs)
+        with session_scope(engine) as session:
+            pending = claim_pending_in(session, scorer.name, scorer.revision, take)
+            if not pending:
+                break
+            missing = [p for p in pending if not p.lang]
+            langs = dict(zip([p.id for p in missing], detect_many([p.text for p in missing]), strict=True))
+            scores = scorer.score([p.text for p in pending])
+            save_scores_in(session, list(zip([p.id for p in pending], scores, strict=True)), langs)
         done += len(pending)
         if on_progress:
             on_progress(done, max(total, done))

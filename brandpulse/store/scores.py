@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, and_, func, select, update
 from sqlalchemy.orm import Session
@@ -26,9 +27,8 @@ def model_key(model: str, revision: str) -> str:
     return f"{model}@{revision}"
 
 
-def pending_mentions(engine: Engine, model: str, revision: str, limit: int) -> list[PendingMention]:
-    """Mentions with no score from this model revision, oldest first."""
-    q = (
+def _pending_query(model: str, revision: str, limit: int) -> Any:
+    return (
         select(MentionRow.id, MentionRow.text, MentionRow.lang)
         .outerjoin(
             ScoreRow,
@@ -38,8 +38,25 @@ def pending_mentions(engine: Engine, model: str, revision: str, limit: int) -> l
         .order_by(MentionRow.id)
         .limit(limit)
     )
+
+
+def pending_mentions(engine: Engine, model: str, revision: str, limit: int) -> list[PendingMention]:
+    """Mentions with no score from this model revision, oldest first."""
     with session_scope(engine) as s:
-        return [PendingMention(r.id, r.text, r.lang) for r in s.execute(q)]
+        return [PendingMention(r.id, r.text, r.lang) for r in s.execute(_pending_query(model, revision, limit))]
+
+
+def claim_pending_in(session: Session, model: str, revision: str, limit: int) -> list[PendingMention]:
+    """Like `pending_mentions`, inside the caller's transaction, locking the rows it returns.
+
+    On PostgreSQL the rows are claimed with `FOR UPDATE SKIP LOCKED`, so several scoring workers
+    against one database each take a different batch; the locks go with the transaction that
+    saves the scores. SQLite has one writer at a time and ignores the clause.
+    """
+    q = _pending_query(model, revision, limit)
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(of=MentionRow, skip_locked=True)
+    return [PendingMention(r.id, r.text, r.lang) for r in session.execute(q)]
 
 
 def count_pending(engine: Engine, model: str, revision: str) -> int:
