@@ -13,6 +13,7 @@ from brandpulse.config import AlertRuleConfig
 from brandpulse.store.cursors import last_run_counts
 from brandpulse.store.engine import session_scope
 from brandpulse.store.queries import (
+    campaigns_in_window,
     negative_posts,
     rollups,
     texts_in_window,
@@ -45,8 +46,14 @@ def evidence_for(engine: Engine, model_key: str, spike: Spike, baseline_hours: i
     base_texts = texts_in_window(
         engine, model, revision, spike.brand, spike.start - timedelta(hours=baseline_hours), spike.start
     )
+    campaigns = campaigns_in_window(engine, spike.brand, spike.start, spike.end)
+    why_campaign = ""
+    if campaigns:
+        c = campaigns[0]
+        why_campaign = f"; includes a copy-paste campaign of {c['posts']} near-identical posts by {c['authors']} accounts"
     return {
         "top_posts": negative_posts(engine, model, revision, spike.brand, spike.start, spike.end),
+        "campaigns": campaigns,
         "top_authors": top_negative_authors(engine, model, revision, spike.brand, spike.start, spike.end),
         "top_terms": top_terms(window_texts, base_texts),
         "model": model_key,
@@ -55,6 +62,7 @@ def evidence_for(engine: Engine, model_key: str, spike: Spike, baseline_hours: i
             f"({spike.metrics['negative_share']:.0%}) vs a {spike.metrics['baseline_share']:.0%} baseline share; "
             f"peak {int(spike.metrics['peak_negative_per_hour'])} negative/h vs "
             f"{spike.metrics['baseline_negative_per_hour']:.1f}/h usual (z={spike.metrics['max_z']})"
+            + why_campaign
         ),
     }
 

@@ -66,6 +66,8 @@ def _alerts_section(engine: object, url: str) -> None:
         ev = row.evidence or {}
         with st.expander("Why it fired", expanded=False):
             st.write(ev.get("why", ""))
+            for c in ev.get("campaigns", []):
+                st.warning(f"Campaign: {c['posts']} near-identical posts from {c['authors']} accounts — “{c['text'][:160]}”")
             if ev.get("top_terms"):
                 st.write("Terms: " + ", ".join(ev["top_terms"]))
             for p in ev.get("top_posts", []):

@@ -85,10 +85,16 @@ def test_check_stores_alert_with_evidence_and_is_idempotent(engine) -> None:
         n = 12 if h == 75 else 4
         for k in range(n):
             neg = h == 75 or k == 0
-            text = "nimbus outage again, refund now" if h == 75 else ("nimbus meh" if neg else "nimbus is great")
+            text = ("nimbus outage again, refund now!!" if h == 75 else ("nimbus meh" if neg else "nimbus is great"))
             ms.append(make_mention(i, hours=h + k / 60, text=text, author=f"a{i % 9}", followers=10 * (i % 50)))
             i += 1
-    insert_mentions(engine, ms)
+    from brandpulse.store.engine import session_scope
+    from brandpulse.store.mentions import insert_mentions_in
+    from listener.dedup import StoreDeduper
+
+    with session_scope(engine) as s:
+        res = insert_mentions_in(s, ms)
+        StoreDeduper(engine).assign(s, res.new_ids, ms)
     pend = pending_mentions(engine, "m", "r", 10_000)
     by_id = {m.native_id: m for m in ms}
     save_scores(engine, [(p.id, _neg("negative" if ("outage" in p.text or "meh" in p.text) else "positive"))
@@ -105,6 +111,9 @@ def test_check_stores_alert_with_evidence_and_is_idempotent(engine) -> None:
     assert len(ev["top_posts"]) == 5 and all("outage" in p["text"] for p in ev["top_posts"])
     assert "outage" in ev["top_terms"] and "refund" in ev["top_terms"]
     assert "12 negative of 12" in ev["why"]
+    # the 12 identical complaints are one copy-paste campaign, and the alert says so
+    assert [(c["posts"], c["authors"]) for c in ev["campaigns"]] == [(12, 9)]
+    assert "campaign of 12 near-identical posts by 9 accounts" in ev["why"]
     again = check_alerts(engine, "m@r", RULE, since=T0)
     assert (again.new, again.updated) == (0, 0)
     assert len(alerts_frame(engine)) == 1

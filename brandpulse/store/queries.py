@@ -222,3 +222,23 @@ def matching_mentions(engine: Engine, predicate: Any, *, scan: int = 20_000, lim
                 if len(hits) < limit:
                     hits.append(m)
     return scanned, matched, hits
+
+
+def campaigns_in_window(
+    engine: Engine, brand: str, start: datetime, end: datetime, min_size: int = 3, limit: int = 5
+) -> list[dict[str, Any]]:
+    """Near-duplicate groups (copy-paste campaigns, retweet storms) among a brand's mentions in a window."""
+    size = func.count().label("posts")
+    q = (
+        select(MentionRow.dup_group, size, func.count(func.distinct(MentionRow.author_handle)).label("authors"),
+               func.min(MentionRow.text).label("text"))
+        .where(MentionRow.brand == brand, MentionRow.created_at >= start, MentionRow.created_at < end,
+               MentionRow.dup_group.is_not(None))
+        .group_by(MentionRow.dup_group)
+        .having(func.count() >= min_size)
+        .order_by(size.desc())
+        .limit(limit)
+    )
+    with session_scope(engine) as s:
+        return [{"group": r.dup_group, "posts": int(r.posts), "authors": int(r.authors), "text": r.text[:280]}
+                for r in s.execute(q)]
