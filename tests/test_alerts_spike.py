@@ -10,7 +10,6 @@ import pandas as pd
 from alerts.check import check_alerts
 from alerts.spike import find_spikes
 from brandpulse.config import AlertRuleConfig
-from brandpulse.store.mentions import insert_mentions
 from brandpulse.store.queries import alerts_frame
 from brandpulse.store.scores import pending_mentions, save_scores
 from brandpulse.types import SentimentScore
