@@ -82,6 +82,18 @@ class ModelConfig(_Strict):
     uncertain_threshold: float = Field(0.45, ge=0.0, le=1.0)
     threads: int | None = Field(None, ge=1)
     device: str = "auto"  # auto | cpu | cuda
+    #: CPU compute dtype: "auto" = bfloat16 when the CPU has native BF16 (AVX512-BF16 or AMX), else float32.
+    cpu_dtype: str = "auto"  # auto | float32 | bfloat16
+    #: Directory with the trained heads (sentiment.npz, emotion.npz, heads.json); default: the bundled ones.
+    heads_dir: str | None = None
+
+    @field_validator("cpu_dtype")
+    @classmethod
+    def _known_cpu_dtype(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in ("auto", "float32", "bfloat16"):
+            raise ValueError('cpu_dtype must be "auto", "float32" or "bfloat16"')
+        return v
 
 
 class AlertRuleConfig(_Strict):

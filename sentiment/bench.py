@@ -30,35 +30,76 @@ def peak_rss_mb() -> float:
     return kb / 1024 if sys.platform != "darwin" else kb / 1024 / 1024
 
 
-def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100) -> dict[str, Any]:
+def _rate(fn: Any, texts: list[str]) -> float:
+    t0 = time.perf_counter()
+    fn(texts)
+    return len(texts) / max(time.perf_counter() - t0, 1e-9)
+
+
+def _one_at_a_time(scorer: Any) -> Any:
+    def run(texts: list[str]) -> None:
+        for t in texts:
+            scorer.score([t])
+
+    return run
+
+
+def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_baseline: bool = True) -> dict[str, Any]:
+    """Texts/s of the batched scorer and of the same model called one text at a time (the naive way).
+
+    Both ways use the same loaded model, dtype, threads, normalisation and heads, so `ratio` comes from
+    batching alone (sorting by length + padding per batch). When the configured CPU dtype is not fp32
+    (e.g. "auto" → bfloat16), the naive way is also timed in fp32 first (the model is loaded in fp32, timed,
+    then cast, exactly as the encoder loads it), and `speedup_vs_fp32_naive` = batched rate / that rate.
+    """
+    from sentiment.encoder import resolve_cpu_dtype
     from sentiment.scorer import load_scorer
 
+    wanted = resolve_cpu_dtype(cfg.cpu_dtype)
     t0 = time.perf_counter()
-    scorer = load_scorer(cfg)
+    scorer = load_scorer(cfg.model_copy(update={"cpu_dtype": "float32"}))
     load_s = time.perf_counter() - t0
-    texts = bench_texts(n)
-    scorer.score(texts[:8])  # warm-up (allocations, lazy init) for both ways
-    t0 = time.perf_counter()
-    scorer.score(texts)
-    batched_s = time.perf_counter() - t0
-    naive = texts[:naive_n]
-    t0 = time.perf_counter()
-    for t in naive:
-        scorer.score([t])
-    naive_s = time.perf_counter() - t0
-    rate = len(texts) / batched_s
-    naive_rate = len(naive) / naive_s
     encoder = getattr(scorer, "encoder", None)
-    return {
+    on_cpu = str(getattr(encoder, "device", "cpu")) == "cpu"
+    texts = bench_texts(n)
+    naive = texts[:naive_n]
+    out: dict[str, Any] = {}
+    scorer.score(texts[:8])  # warm-up (allocations, lazy init) for both ways
+    casts = on_cpu and wanted != "float32" and encoder is not None and hasattr(encoder, "model")
+    if casts and fp32_baseline:
+        out["naive_rate_fp32"] = round(_rate(_one_at_a_time(scorer), naive), 2)
+    if casts:
+        import torch
+
+        assert encoder is not None
+        encoder.model.to(dtype=getattr(torch, wanted))
+        encoder.dtype = wanted
+        scorer.score(texts[:8])
+    rate = _rate(scorer.score, texts)
+    naive_rate = _rate(_one_at_a_time(scorer), naive)
+    dtype = str(getattr(encoder, "dtype", "float32")) if on_cpu else str(getattr(encoder, "dtype", "?"))
+    res: dict[str, Any] = {
         "rate": round(rate, 2),
         "naive_rate": round(naive_rate, 2),
         "ratio": round(rate / naive_rate, 2),
+        **out,
         "n": len(texts),
         "naive_n": len(naive),
         "batch_size": cfg.batch_size,
         "max_length": cfg.max_length,
+        "dtype": dtype,
+        "threads": _threads(),
         "model": f"{scorer.name}@{scorer.revision}",
         "device": str(getattr(encoder, "device", "cpu")),
         "load_s": round(load_s, 2),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
+    if "naive_rate_fp32" in res:
+        res["speedup_vs_fp32_naive"] = round(rate / res["naive_rate_fp32"], 2)
+    return res
+
+
+def _threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())

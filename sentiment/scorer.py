@@ -5,15 +5,18 @@ preprocess (normalise) → forward (encoder, batched) → postprocess (heads, th
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from brandpulse.config import ModelConfig
+from brandpulse.errors import ModelError
 from brandpulse.types import SENTIMENTS, SentimentScore
-from sentiment.heads import Heads, load_heads
+from sentiment.heads import HEADS_DIR, Heads, load_heads
 from sentiment.normalize import normalize_post
 
 log = logging.getLogger(__name__)
@@ -103,13 +106,32 @@ class EmbeddingScorer:
         )
 
 
+def heads_adapter(heads: Heads, heads_dir: Path) -> Path | None:
+    """The encoder adapter (LoRA) file the heads were trained with, checked against heads.json; None if none."""
+    info = (heads.meta.get("encoder") or {}).get("adapter")
+    if not info:
+        return None
+    path = heads_dir / str(info.get("file", ""))
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ModelError(f"the heads in {heads_dir} need the encoder adapter {path.name}, which cannot be read ({exc})",
+                         hint="Reinstall brandpulse, or retrain with `brandpulse model train`.") from None
+    if info.get("sha256") and digest != info["sha256"]:
+        raise ModelError(f"encoder adapter {path} does not match heads.json (sha256 {digest[:12]}…)",
+                         hint="Reinstall brandpulse, or retrain with `brandpulse model train`.")
+    return path
+
+
 def load_scorer(cfg: ModelConfig) -> Scorer:
     """The configured scorer: a hub sentiment model when set and loadable, else the bundled one."""
     from sentiment.encoder import load_encoder
 
-    encoder = load_encoder(cfg)
+    heads_dir = Path(cfg.heads_dir).expanduser() if cfg.heads_dir else HEADS_DIR
+    heads = load_heads(heads_dir)
+    encoder = load_encoder(cfg, adapter=heads_adapter(heads, heads_dir))
     bundled = EmbeddingScorer(
-        encoder, load_heads(), uncertain_threshold=cfg.uncertain_threshold, batch_size=cfg.batch_size,
+        encoder, heads, uncertain_threshold=cfg.uncertain_threshold, batch_size=cfg.batch_size,
         max_length=cfg.max_length,
     )
     if cfg.sentiment_model_id:

@@ -1,0 +1,326 @@
+"""Head training (sentiment/train.py) on tiny synthetic data with injected fake embeddings — no real model."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from brandpulse.types import EMOTIONS, SENTIMENTS
+from sentiment.heads import load_heads
+from sentiment.scorer import EmbeddingScorer
+from sentiment.train import (
+    THRESHOLD_GRID,
+    TrainPlan,
+    cached_embeddings,
+    calibrate,
+    ece,
+    emotion_to_sentiment,
+    fit_temperature,
+    goemotions_sentiment,
+    read_rows,
+    softmax,
+    train,
+    tune_thresholds,
+)
+
+DIM = 48
+
+
+def _word_vec(word: str) -> np.ndarray:
+    seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "little")
+    return np.random.default_rng(seed).normal(size=DIM)
+
+
+class FakeEncoder:
+    """Embedding = normalised sum of per-word random vectors (label words carry the signal, ids are noise)."""
+
+    name = "fake-encoder"
+    revision = "r1"
+    prefix = ""
+    dim = DIM
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def embed(self, texts: Sequence[str], batch_size: int | None = None, max_length: int | None = None) -> np.ndarray:
+        self.calls += 1
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        for i, t in enumerate(texts):
+            v = sum((_word_vec(w) * (2.0 if w.isalpha() else 1.5) for w in t.split()), np.zeros(DIM))
+            out[i] = v / (np.linalg.norm(v) or 1.0)
+        return out
+
+
+def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def make_data(root: Path, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    for rel, lang, n in (("tweeteval_sentiment/validation.csv", "en", 240), ("rusentitweet/train.csv", "ru", 300)):
+        rows = []
+        for i in range(n):
+            label = SENTIMENTS[i % 3]
+            shown = label if rng.random() > 0.2 else SENTIMENTS[int(rng.integers(3))]
+            rows.append([f"{shown[:3]} {lang}{i} x{int(rng.integers(50))}", label, lang])
+        _write(root / rel, ["text", "label", "lang"], rows)
+    for split, n in (("train", 240), ("dev", 90)):
+        for lang in ("en", "ru", "uk"):
+            rows = []
+            for i in range(n):
+                labels = [e for e in EMOTIONS if rng.random() < 0.25 and not (lang == "en" and e == "disgust")]
+                words = [e for e in labels if rng.random() > 0.2] + [e for e in EMOTIONS if rng.random() < 0.05]
+                text = " ".join([*words, f"{lang}{split}{i}", f"x{int(rng.integers(50))}"])
+                rows.append([f"{lang}-{split}-{i}", text, ";".join(labels) or "neutral", lang])
+            _write(root / f"brighter/{split}_{lang}.csv", ["id", "text", "labels", "lang"], rows)
+    return root
+
+
+PLAN = TrainPlan(
+    sentiment_sets=("tweeteval_sentiment/validation", "rusentitweet/train"),
+    sentiment_from_emotion=("brighter/train_uk",),
+    emotion_sets=("brighter/train_en", "brighter/train_ru", "brighter/train_uk"),
+    cv_folds=3,
+)
+
+
+def _arrays(directory: Path) -> dict[str, np.ndarray]:
+    out = {}
+    for name in ("sentiment.npz", "emotion.npz"):
+        with np.load(directory / name) as z:
+            out.update({f"{name}:{k}": z[k] for k in z.files})
+    return out
+
+
+def test_training_is_deterministic_and_tunes_thresholds(tmp_path: Path) -> None:
+    data = make_data(tmp_path / "data")
+    metas = []
+    for run in ("a", "b"):
+        metas.append(train(data, tmp_path / run, FakeEncoder(), seed=7, plan=PLAN, cache_dir=tmp_path / f"cache-{run}"))
+    a, b = _arrays(tmp_path / "a"), _arrays(tmp_path / "b")
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert (tmp_path / "a" / "heads.json").read_text() == (tmp_path / "b" / "heads.json").read_text()
+    meta = metas[0]
+    thresholds = np.array(list(meta["emotion"]["thresholds"].values()))
+    assert set(np.round(thresholds, 2)) <= set(THRESHOLD_GRID)
+    assert not np.allclose(thresholds, 0.5)  # tuned, not the default
+    assert meta["version"].startswith("1-") and meta["seed"] == 7
+    assert meta["encoder"] == {**meta["encoder"], "name": "fake-encoder", "revision": "r1"}
+    names = [d["name"] for d in meta["sentiment"]["data"]]
+    assert names == ["tweeteval_sentiment/validation", "rusentitweet/train", "brighter/train_uk (mapped to sentiment)"]
+    cv = meta["sentiment"]["metrics"]["cross_validated"]
+    assert cv["tweeteval_sentiment/validation"]["all"]["macro_recall"] > 0.6
+    calib = meta["sentiment"]["metrics"]["calibration"]
+    assert calib["temperature"] > 0 and 0 <= calib["ece_after"] <= 1
+    dev = meta["emotion"]["metrics"]["held_out"]
+    assert set(dev) == {"brighter/dev_en", "brighter/dev_ru", "brighter/dev_uk"}
+    assert "disgust" not in dev["brighter/dev_en"]["per_emotion_f1"]
+    assert all(m["macro_f1"] > 0.5 for m in dev.values())
+
+    heads = load_heads(tmp_path / "a")
+    scorer = EmbeddingScorer(FakeEncoder(), heads)
+    got = scorer.score(["pos en1 x1", "neg ru2 x2", "joy anger uk3"])
+    assert [s.label for s in got[:2]] == ["positive", "negative"]
+    assert "joy" in got[2].emotion_labels
+
+
+def test_a_different_seed_changes_the_cv_split_but_not_the_api(tmp_path: Path) -> None:
+    data = make_data(tmp_path / "data")
+    m1 = train(data, tmp_path / "a", FakeEncoder(), seed=1, plan=PLAN, cache_dir=tmp_path / "cache")
+    m2 = train(data, tmp_path / "b", FakeEncoder(), seed=2, plan=PLAN, cache_dir=tmp_path / "cache")
+    assert m1["sentiment"]["metrics"]["cross_validated"] != m2["sentiment"]["metrics"]["cross_validated"]
+
+
+def test_dev_thresholds_and_exclusions(tmp_path: Path) -> None:
+    data = make_data(tmp_path / "data")
+    plan = replace(PLAN, threshold_source="dev", exclude=("rusentitweet/train",))
+    meta = train(data, tmp_path / "h", FakeEncoder(), seed=3, plan=plan, cache_dir=tmp_path / "cache")
+    assert "brighter/dev_en" in meta["emotion"]["thresholds_from"]
+    assert "rusentitweet/train" not in [d["name"] for d in meta["sentiment"]["data"]]
+
+
+def test_embeddings_are_cached_per_file_and_encoder(tmp_path: Path) -> None:
+    data = make_data(tmp_path / "data")
+    rows = read_rows(data, "brighter/dev_uk")
+    enc = FakeEncoder()
+    first = cached_embeddings(enc, rows, 64, tmp_path / "cache")
+    calls = enc.calls
+    again = cached_embeddings(enc, rows, 64, tmp_path / "cache")
+    assert enc.calls == calls
+    np.testing.assert_array_equal(first, again)
+    cached_embeddings(enc, rows, 128, tmp_path / "cache")  # another max_length is another entry
+    assert enc.calls > calls
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 2
+
+
+def test_threshold_tuning_finds_the_best_cut() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.random((400, 2)) < 0.3
+    probs = np.where(truth, rng.uniform(0.55, 1.0, truth.shape), rng.uniform(0.0, 0.7, truth.shape))
+    mask = np.ones_like(truth)
+    mask[:, 1] = False  # emotion 1 is annotated nowhere → stays 0.5
+    thr = tune_thresholds(probs, truth, mask)
+    assert 0.55 <= thr[0] <= 0.71 and thr[1] == 0.5
+
+
+def test_temperature_recovers_a_known_temperature() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(scale=3.0, size=(20_000, 3))
+    true_t = 2.0
+    p = softmax(z / true_t)
+    y = np.array([rng.choice(3, p=row) for row in p])
+    assert fit_temperature(z, y) == pytest.approx(true_t, rel=0.05)
+    calib = calibrate(z, y, seed=0)
+    assert calib["ece_after"] < calib["ece_before"]
+    assert ece(p, y) < 0.02
+
+
+def test_label_mappings() -> None:
+    Y = np.zeros((5, len(EMOTIONS)), dtype=bool)
+    Y[0, EMOTIONS.index("joy")] = True
+    Y[1, EMOTIONS.index("anger")] = True
+    Y[2, [EMOTIONS.index("joy"), EMOTIONS.index("sadness")]] = True
+    Y[3, EMOTIONS.index("surprise")] = True
+    assert emotion_to_sentiment(Y) == ["positive", "negative", None, None, "neutral"]
+    assert goemotions_sentiment(["joy;admiration", "anger", "neutral", "curiosity", "joy;anger"]) == [
+        "positive", "negative", "neutral", "neutral", None]
+    assert goemotions_sentiment(["curiosity"], ambiguous=None) == [None]
+
+
+def test_cli_model_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sentiment.encoder
+    from brandpulse.cli import app
+
+    data = make_data(tmp_path / "data")
+    monkeypatch.setattr(sentiment.encoder, "load_encoder", lambda cfg, adapter=None: FakeEncoder())
+    monkeypatch.setenv("BRANDPULSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "heads"
+    res = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--out", str(out), "--seed", "5", "--json"])
+    assert res.exit_code == 0, res.output
+    meta = json.loads(res.output.strip().splitlines()[-1])
+    assert meta["seed"] == 5
+    assert (out / "sentiment.npz").is_file() and (out / "emotion.npz").is_file()
+    assert json.loads((out / "heads.json").read_text())["version"] == meta["version"]
+    bad = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--exclude", "no/such"])
+    assert bad.exit_code != 0
+
+
+# -- LoRA adapter on a tiny local BERT (no real model) ---------------------------------------
+
+
+def _tiny_encoder_dir(path: Path) -> Path:
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", *SENTIMENTS, "pos", "neg", "neu", *EMOTIONS]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                                   sep_token="[SEP]", model_max_length=64)
+    cfg = BertConfig(vocab_size=len(words), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=37, max_position_embeddings=64)
+    torch.manual_seed(0)
+    BertModel(cfg, add_pooling_layer=False).save_pretrained(path)
+    fast.save_pretrained(path)
+    return path
+
+
+TINY_ADAPTER = {
+    "emotion": (("brighter/train_en", 60, 1), ("brighter/train_uk", 40, 2)),
+    "sentiment": (("rusentitweet/train", 80, 1),),
+    "epochs": 1.0,
+    "batch_size": 16,
+    "max_length": 16,
+}
+
+
+def test_lora_adapter_is_deterministic_and_applies(tmp_path: Path) -> None:
+    import torch
+
+    from brandpulse.errors import ModelError
+    from sentiment.encoder import Encoder, apply_adapter
+    from sentiment.train import AdapterPlan, adapter_holdout, train_adapter
+
+    data = make_data(tmp_path / "data")
+    model_dir = _tiny_encoder_dir(tmp_path / "tiny")
+    plan = AdapterPlan(**TINY_ADAPTER)  # type: ignore[arg-type]
+    metas = []
+    for run in ("a", "b"):
+        enc = Encoder(model_dir, device="cpu", threads=1)
+        metas.append(train_adapter(data, enc, tmp_path / run / "encoder_lora.npz", seed=3, plan=plan))
+    with np.load(tmp_path / "a" / "encoder_lora.npz") as za, np.load(tmp_path / "b" / "encoder_lora.npz") as zb:
+        assert za.files == zb.files
+        for k in za.files:
+            np.testing.assert_array_equal(za[k], zb[k])
+        names = {k[:-2] for k in za.files if k.endswith(".A")}
+    assert len(names) == 2 * 6  # 2 layers x (q, k, v, attention out, ffn in, ffn out)
+    meta = metas[0]
+    assert meta["sha256"] == metas[1]["sha256"] and meta["parameters"] > 0
+    assert {d["name"] for d in meta["data"]} == {"brighter/train_en", "brighter/train_uk", "rusentitweet/train"}
+    rs = read_rows(data, "rusentitweet/train")
+    assert len(adapter_holdout(rs, plan, 3)) == round(0.4 * len(rs))
+
+    plain = Encoder(model_dir, device="cpu")
+    adapted = Encoder(model_dir, device="cpu", adapter=tmp_path / "a" / "encoder_lora.npz")
+    assert adapted.revision == f"{plain.revision}+lora-{meta['sha256'][:8]}"
+    w0 = plain.model.get_submodule("encoder.layer.0.attention.self.query").weight
+    w1 = adapted.model.get_submodule("encoder.layer.0.attention.self.query").weight
+    assert not torch.equal(w0, w1)
+    bad = tmp_path / "bad.npz"
+    layer = "encoder.layer.9.output.dense"
+    wrong: dict[str, Any] = {f"{layer}.A": np.zeros((2, 37)), f"{layer}.B": np.zeros((32, 2))}
+    np.savez(bad, **wrong)
+    with pytest.raises(ModelError, match="does not fit"):
+        apply_adapter(plain.model, bad)
+
+
+def test_cli_train_with_lora_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sentiment.train
+    from brandpulse.cli import app
+    from brandpulse.config import ModelConfig
+    from sentiment.scorer import load_scorer
+
+    data = make_data(tmp_path / "data")
+    model_dir = _tiny_encoder_dir(tmp_path / "tiny")
+    original = sentiment.train.train_adapter
+    tiny = sentiment.train.AdapterPlan(**TINY_ADAPTER)  # type: ignore[arg-type]
+    monkeypatch.setattr(sentiment.train, "train_adapter", lambda d, e, f, **kw: original(d, e, f, plan=tiny, **kw))
+    monkeypatch.setenv("BRANDPULSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BRANDPULSE_MODEL__ENCODER", str(model_dir))
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "heads"
+    res = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--out", str(out), "--lora", "--json"])
+    assert res.exit_code == 0, res.output
+    meta = json.loads(res.output.strip().splitlines()[-1])
+    assert meta["encoder"]["adapter"]["file"] == "encoder_lora.npz"
+    assert sorted(p.name for p in out.iterdir()) == ["emotion.npz", "encoder_lora.npz", "heads.json", "sentiment.npz"]
+    cfg = ModelConfig.model_validate({"encoder": str(model_dir), "heads_dir": str(out), "device": "cpu"})
+    scorer = load_scorer(cfg)
+    assert "+lora-" in scorer.revision
+    assert len(scorer.score(["pos", "neg", ""])) == 3
+    # retraining without --lora reuses the kept adapter; --no-adapter drops it
+    again = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--out", str(out), "--json"])
+    assert again.exit_code == 0, again.output
+    reused = json.loads(again.output.strip().splitlines()[-1])["encoder"]["adapter"]
+    assert reused["sha256"] == meta["encoder"]["adapter"]["sha256"]
+    plain = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--out", str(out), "--no-adapter", "--json"])
+    assert plain.exit_code == 0, plain.output
+    assert not (out / "encoder_lora.npz").exists()
+    assert "+lora-" not in load_scorer(cfg).revision
