@@ -112,3 +112,20 @@ def check_alerts(
     last_hour = df["hour"].max().to_pydatetime() + timedelta(hours=1)
     log.info("alerts check: %d new, %d updated", new, updated)
     return CheckResult(since, until or last_hour, new, updated, spikes)
+
+
+def check_and_record(engine: Engine, model_key: str, rule: AlertRuleConfig) -> CheckResult:
+    """One detection pass recorded as an "alerts" run (its `evaluated_until` is where the next pass resumes)."""
+    from brandpulse.store.cursors import finish_run, start_run
+
+    run_id = start_run(engine, "alerts")
+    try:
+        res = check_alerts(engine, model_key, rule)
+    except Exception as exc:
+        finish_run(engine, run_id, error=f"{exc.__class__.__name__}: {exc}")
+        raise
+    finish_run(engine, run_id, counts={
+        "new": res.new, "updated": res.updated,
+        "evaluated_until": res.evaluated_until.isoformat() if res.evaluated_until else None,
+    })
+    return res

@@ -186,29 +186,25 @@ def score(
     batch_size: Annotated[int | None, typer.Option(help="Texts per model batch.")] = None,
 ) -> None:
     """Score unscored mentions (sentiment + emotion) and update the hourly rollups."""
-    from brandpulse.scoring import score_pending
-    from brandpulse.store.cursors import finish_run, start_run
+    from brandpulse.scoring import score_and_record
 
     ctx = _ctx(config)
     if batch_size:
         ctx.settings.model.batch_size = batch_size
     engine = ctx.migrated_engine()
-    run_id = start_run(engine, "score")
     with err_console.status("loading the model…"):
         scorer = ctx.scorer
     with _progress() as progress:
         task = progress.add_task(f"scoring with {scorer.name}", total=None)
-        n = score_pending(engine, scorer, limit=limit,
-                          on_progress=lambda done, total: progress.update(task, completed=done, total=total))
-    finish_run(engine, run_id, counts={"scored": n})
+        n = score_and_record(engine, scorer, limit=limit,
+                             on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     console.print(f"scored [green]{n}[/] mentions with {scorer.name} ({scorer.revision})")
 
 
 @alerts_app.command("check")
 def alerts_check(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     """One detection pass over the rollups; new alerts are stored with their evidence."""
-    from alerts.check import check_alerts
-    from brandpulse.store.cursors import finish_run, start_run
+    from alerts.check import check_and_record
     from brandpulse.store.queries import latest_model_key
 
     ctx = _ctx(config)
@@ -217,10 +213,7 @@ def alerts_check(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     if key is None:
         console.print("nothing scored yet: run `brandpulse score` first")
         return
-    run_id = start_run(engine, "alerts")
-    res = check_alerts(engine, key, ctx.settings.alerts)
-    finish_run(engine, run_id, counts={"new": res.new, "updated": res.updated,
-                                       "evaluated_until": res.evaluated_until.isoformat() if res.evaluated_until else None})
+    res = check_and_record(engine, key, ctx.settings.alerts)
     for sp in res.spikes:
         console.print(f"[bold red]{sp.severity}[/] {sp.brand}: {sp.start:%Y-%m-%d %H:%M}–{sp.end:%H:%M} UTC "
                       f"negative share {sp.metrics['negative_share']:.0%} (baseline {sp.metrics['baseline_share']:.0%})")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
 from brandpulse.config import Settings, load_settings
@@ -28,11 +29,10 @@ def run_demo(
     dashboard: bool = True,
     port: int | None = None,
 ) -> Settings:
-    from alerts.check import check_alerts
+    from alerts.check import check_and_record
     from brandpulse.cli import _batch_progress
     from brandpulse.collecting import build_collectors
-    from brandpulse.scoring import score_pending
-    from brandpulse.store.cursors import finish_run, start_run
+    from brandpulse.scoring import score_and_record
     from brandpulse.store.queries import alerts_frame, counts
     from listener.runner import collect_once
 
@@ -51,23 +51,18 @@ def run_demo(
 
     with console.status("loading the model (the first run converts it: ~10 s)…"):
         scorer = load_scorer(settings.model)
-    run_id = start_run(engine, "score")
     with progress() as p:
         task = p.add_task(f"scoring with {scorer.name}", total=None)
-        n = score_pending(engine, scorer, on_progress=lambda d, t: p.update(task, completed=d, total=t))
-    finish_run(engine, run_id, counts={"scored": n})
+        n = score_and_record(engine, scorer, on_progress=lambda d, t: p.update(task, completed=d, total=t))
     console.print(f"scored {n} mentions")
 
     from brandpulse.store.scores import model_key
 
-    run_id = start_run(engine, "alerts")
-    res = check_alerts(engine, model_key(scorer.name, scorer.revision), settings.alerts)
-    finish_run(engine, run_id, counts={"new": res.new, "updated": res.updated,
-                                       "evaluated_until": res.evaluated_until.isoformat() if res.evaluated_until else None})
+    check_and_record(engine, model_key(scorer.name, scorer.revision), settings.alerts)
     alerts = alerts_frame(engine)
     for a in alerts.itertuples():
         console.print(f"[bold red]ALERT[/] {a.severity} {a.brand} {a.start:%Y-%m-%d %H:%M}–{a.end:%H:%M} UTC: "
-                      f"{a.evidence.get('why', '')}")
+                      f"{escape(a.evidence.get('why', ''))}")
     c = counts(engine)
     console.print(f"[bold]store[/]     {c['mentions']} mentions, {c['scored']} scored, {c['open_alerts']} open alert(s)")
     host = settings.dashboard.host
@@ -78,6 +73,7 @@ def run_demo(
         console.print(f"[bold]dashboard[/] http://{host}:{port}")
         run_dashboard(settings, port=port, config_file=DEMO_CONFIG)
     else:
-        console.print(f"[bold]dashboard[/] run `brandpulse dashboard --config {DEMO_CONFIG} --port {port}` "
-                      f"with BRANDPULSE_DATABASE_URL=sqlite:///{database}, or `brandpulse demo` without --no-dashboard")
+        console.print(f"[bold]dashboard[/] http://{host}:{port} — not started (--no-dashboard); serve it with "
+                      f"`BRANDPULSE_DATABASE_URL=sqlite:///{database} brandpulse dashboard --config {DEMO_CONFIG}`",
+                      markup=True, highlight=False)
     return settings

@@ -49,3 +49,19 @@ def score_pending(
         if on_progress:
             on_progress(done, max(total, done))
     return done
+
+
+def score_and_record(
+    engine: Engine, scorer: Scorer, *, limit: int | None = None, on_progress: Callable[[int, int], None] | None = None
+) -> int:
+    """`score_pending`, recorded as a "score" run for `brandpulse status`."""
+    from brandpulse.store.cursors import finish_run, start_run
+
+    run_id = start_run(engine, "score")
+    try:
+        n = score_pending(engine, scorer, limit=limit, on_progress=on_progress)
+    except Exception as exc:
+        finish_run(engine, run_id, error=f"{exc.__class__.__name__}: {exc}")
+        raise
+    finish_run(engine, run_id, counts={"scored": n, "model": f"{scorer.name}@{scorer.revision}"})
+    return n

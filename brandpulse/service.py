@@ -28,10 +28,9 @@ def _every(interval: float, stop: threading.Event, step: Callable[[], None], nam
 
 
 def run_service(ctx: Context, role: str, *, interval_s: float = 30.0, stop: threading.Event | None = None) -> None:
-    from alerts.check import check_alerts
+    from alerts.check import check_and_record
     from brandpulse.collecting import build_collectors
     from brandpulse.scoring import score_pending
-    from brandpulse.store.cursors import finish_run, start_run
     from brandpulse.store.queries import latest_model_key
     from listener.runner import follow
 
@@ -59,11 +58,7 @@ def run_service(ctx: Context, role: str, *, interval_s: float = 30.0, stop: thre
             key = latest_model_key(engine)
             if key is None:
                 return
-            run_id = start_run(engine, "alerts")
-            res = check_alerts(engine, key, ctx.settings.alerts)
-            finish_run(engine, run_id, counts={
-                "new": res.new, "updated": res.updated,
-                "evaluated_until": res.evaluated_until.isoformat() if res.evaluated_until else None})
+            check_and_record(engine, key, ctx.settings.alerts)
 
         threads.append(threading.Thread(target=_every, args=(interval_s, stop, alert_step, "alerts"), name="alerts",
                                         daemon=True))
