@@ -33,9 +33,10 @@ def add_to_rollups(
     if not counts:
         return 0
     table = RollupRow.__table__
+    # Sorted so concurrent scoring workers lock rollup rows in one order (no deadlock on PostgreSQL).
     rows = [
         {"model_key": model_key, "brand": b, "hour": h, "sentiment": s, "count": c, "reach": reach[(b, h, s)]}
-        for (b, h, s), c in counts.items()
+        for (b, h, s), c in sorted(counts.items())
     ]
     stmt = upsert_insert(session, table).values(rows)
     stmt = stmt.on_conflict_do_update(

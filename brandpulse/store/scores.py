@@ -54,9 +54,28 @@ def claim_pending_in(session: Session, model: str, revision: str, limit: int) ->
     saves the scores. SQLite has one writer at a time and ignores the clause.
     """
     q = _pending_query(model, revision, limit)
-    if session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update(of=MentionRow, skip_locked=True)
-    return [PendingMention(r.id, r.text, r.lang) for r in session.execute(q)]
+    if session.get_bind().dialect.name != "postgresql":
+        return [PendingMention(r.id, r.text, r.lang) for r in session.execute(q)]
+    q = q.with_for_update(of=MentionRow, skip_locked=True)
+    while True:
+        claimed = [PendingMention(r.id, r.text, r.lang) for r in session.execute(q)]
+        if not claimed:
+            return []
+        # The claim's snapshot predates its locks: a row another worker scored and committed
+        # between the two is unlocked again and looks unscored. A fresh statement (READ
+        # COMMITTED) sees that worker's scores, so drop those rows; retry if none are left.
+        done = set(
+            session.scalars(
+                select(ScoreRow.mention_id).where(
+                    ScoreRow.mention_id.in_([c.id for c in claimed]),
+                    ScoreRow.model == model,
+                    ScoreRow.revision == revision,
+                )
+            )
+        )
+        fresh = [c for c in claimed if c.id not in done]
+        if fresh:
+            return fresh
 
 
 def count_pending(engine: Engine, model: str, revision: str) -> int:
