@@ -151,7 +151,7 @@ def _print_train_summary(meta: dict[str, Any], target: Path) -> None:
     console.print("emotion thresholds: " + ", ".join(f"{k} {v:.2f}" for k, v in meta["emotion"]["thresholds"].items()))
 
 
-def _predict(scorer: Any, texts: list[str], task: str) -> list[Any]:
+def _predict(scorer: Any, texts: list[str], task: str, langs: list[str | None]) -> list[Any]:
     from brandpulse.types import SENTIMENTS
 
     preds: list[Any] = []
@@ -159,7 +159,7 @@ def _predict(scorer: Any, texts: list[str], task: str) -> list[Any]:
     with _progress() as p:
         t = p.add_task("scoring", total=len(texts))
         for i in range(0, len(texts), step):
-            for sc in scorer.score(texts[i : i + step]):
+            for sc in scorer.score(texts[i : i + step], langs[i : i + step]):
                 if task == "sentiment":
                     preds.append(max(SENTIMENTS, key=lambda c: sc.probs[c]))
                 else:
@@ -195,7 +195,8 @@ def eval_(
         data = read_eval_file(file, task)
     with err_console.status("loading the model…"):
         scorer = ctx.scorer
-    preds = _predict(scorer, data.texts, task)
+    # a file's lang column picks language-specific emotion thresholds; rows without one are detected
+    preds = _predict(scorer, data.texts, task, [None if lg == "all" else lg for lg in data.langs])
     out = metrics_by_language(task, data, preds)
     out["model"] = f"{scorer.name}@{scorer.revision}"
     out["task"] = task

@@ -43,7 +43,7 @@ def score_pending(
                 break
             missing = [p for p in pending if not p.lang]
             langs = dict(zip([p.id for p in missing], detect_many([p.text for p in missing]), strict=True))
-            scores = scorer.score([p.text for p in pending])
+            scores = scorer.score([p.text for p in pending], [p.lang or langs.get(p.id) for p in pending])
             save_scores_in(session, list(zip([p.id for p in pending], scores, strict=True)), langs)
         done += len(pending)
         if on_progress:

@@ -2,14 +2,16 @@
 
 Files in sentiment/heads/:
 - `sentiment.npz`: `W` (3, D), `b` (3,), `classes` (3,) str, `temperature` () — softmax(xWᵀ+b / T)
-- `emotion.npz`:   `W` (E, D), `b` (E,), `emotions` (E,) str, `thresholds` (E,) — sigmoid per emotion
+- `emotion.npz`:   `W` (E, D), `b` (E,), `emotions` (E,) str, `thresholds` (E,) — sigmoid per emotion;
+                   optional `thresholds__<lang>` (E,) — thresholds for texts in that language
 - `heads.json`:    version, encoder name/revision, training data and metrics (see MODEL_CARD.md)
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +42,22 @@ class EmotionHead:
     b: np.ndarray
     emotions: tuple[str, ...]
     thresholds: np.ndarray
+    #: Per-language thresholds (en/ru/uk); languages not here use `thresholds`.
+    lang_thresholds: dict[str, np.ndarray] = field(default_factory=dict)
 
     def predict_proba(self, emb: np.ndarray) -> np.ndarray:
         z = emb @ self.W.T + self.b
         return 1.0 / (1.0 + np.exp(-z))
+
+    def thresholds_for(self, langs: Sequence[str | None] | None, n: int) -> np.ndarray:
+        """(n, E) thresholds: each row's language's own, or the pooled ones when unknown / not tuned."""
+        out = np.tile(np.asarray(self.thresholds, dtype=np.float64), (n, 1))
+        if langs is not None and self.lang_thresholds:
+            for i, lang in enumerate(langs):
+                own = self.lang_thresholds.get(lang or "")
+                if own is not None:
+                    out[i] = own
+        return out
 
 
 @dataclass(frozen=True)
@@ -65,11 +79,12 @@ def save_heads(heads: Heads, directory: Path = HEADS_DIR) -> None:
         W=s.W.astype(np.float32), b=s.b.astype(np.float32), classes=np.array(s.classes),
         temperature=np.array(s.temperature, dtype=np.float32),
     )
-    np.savez_compressed(
-        directory / "emotion.npz",
-        W=e.W.astype(np.float32), b=e.b.astype(np.float32), emotions=np.array(e.emotions),
-        thresholds=e.thresholds.astype(np.float32),
-    )
+    arrays: dict[str, np.ndarray] = {
+        "W": e.W.astype(np.float32), "b": e.b.astype(np.float32), "emotions": np.array(e.emotions),
+        "thresholds": e.thresholds.astype(np.float32),
+        **{f"thresholds__{lang}": t.astype(np.float32) for lang, t in sorted(e.lang_thresholds.items())},
+    }
+    np.savez_compressed(directory / "emotion.npz", **arrays)  # type: ignore[arg-type]
     (directory / "heads.json").write_text(json.dumps(heads.meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -78,7 +93,8 @@ def load_heads(directory: Path = HEADS_DIR) -> Heads:
         with np.load(directory / "sentiment.npz", allow_pickle=False) as z:
             sent = SentimentHead(z["W"], z["b"], tuple(str(c) for c in z["classes"]), float(z["temperature"]))
         with np.load(directory / "emotion.npz", allow_pickle=False) as z:
-            emo = EmotionHead(z["W"], z["b"], tuple(str(c) for c in z["emotions"]), z["thresholds"])
+            by_lang = {k.split("__", 1)[1]: z[k] for k in z.files if k.startswith("thresholds__")}
+            emo = EmotionHead(z["W"], z["b"], tuple(str(c) for c in z["emotions"]), z["thresholds"], by_lang)
         meta = json.loads((directory / "heads.json").read_text(encoding="utf-8"))
     except (OSError, KeyError, ValueError) as exc:
         raise ModelError(

@@ -28,7 +28,7 @@ from sentiment.encoder import (
     resolve_device,
 )
 from sentiment.normalize import normalize_post
-from sentiment.scorer import postprocess
+from sentiment.scorer import postprocess, texts_langs
 
 if TYPE_CHECKING:
     from brandpulse.config import ModelConfig
@@ -120,13 +120,15 @@ class HubScorer:
             out[rows] = agg / agg.sum(axis=1, keepdims=True)
         return out
 
-    def score(self, texts: Sequence[str]) -> list[SentimentScore]:
+    def score(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[SentimentScore]:
         if not texts:
             return []
         probs = self.sentiment_probs(texts)
         if self.emotion_from is not None:
-            h = self.emotion_from.heads.emotion
-            emo, names, thr = h.predict_proba(self.emotion_from.embed(texts)), h.emotions, h.thresholds
+            heads = self.emotion_from.heads
+            h = heads.emotion
+            emo, names = h.predict_proba(self.emotion_from.embed(texts)), h.emotions
+            thr = h.thresholds_for(texts_langs(heads, texts, langs), len(texts))
         else:
             emo, names, thr = np.zeros((len(texts), 0)), (), np.zeros(0)
         return postprocess(probs, SENTIMENTS, emo, names, thr, self.uncertain_threshold, self.name, self.revision)

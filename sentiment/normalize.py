@@ -23,7 +23,12 @@ def normalize_post(text: str, max_chars: int = 2000) -> str:
 
 
 def strip_for_langid(text: str) -> str:
-    """Text without links, handles and hashtags marks (they are not language)."""
-    text = _URL.sub(" ", text[:4000])
+    """Text without links, handles and hashtags marks (they are not language); lone surrogates replaced."""
+    text = text[:4000]
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    text = _URL.sub(" ", text)
     text = _HANDLE.sub(" ", text)
     return _WS.sub(" ", text.replace("#", " ")).strip()

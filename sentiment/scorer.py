@@ -26,7 +26,9 @@ class Scorer(Protocol):
     name: str
     revision: str
 
-    def score(self, texts: Sequence[str]) -> list[SentimentScore]: ...
+    def score(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[SentimentScore]:
+        """Score `texts`; `langs` (en/ru/uk/other per text, when known) picks language-specific thresholds."""
+        ...
 
 
 class TextEncoder(Protocol):
@@ -49,7 +51,11 @@ def postprocess(
     model: str,
     revision: str,
 ) -> list[SentimentScore]:
-    """Rows of class probabilities → SentimentScore, with "uncertain" below the confidence threshold."""
+    """Rows of class probabilities → SentimentScore, with "uncertain" below the confidence threshold.
+
+    `thresholds`: (E,) for every row, or (n, E) per row (language-specific emotion thresholds).
+    """
+    thresholds = np.broadcast_to(np.asarray(thresholds, dtype=np.float64), emo_probs.shape)
     order = [list(classes).index(c) for c in SENTIMENTS]
     probs = probs[:, order]
     out: list[SentimentScore] = []
@@ -59,7 +65,7 @@ def postprocess(
         conf = float(p[top])
         label = SENTIMENTS[top] if conf >= uncertain_threshold else "uncertain"
         emo = {e: round(float(emo_probs[i, j]), 4) for j, e in enumerate(emotions)}
-        active = tuple(e for j, e in enumerate(emotions) if emo_probs[i, j] >= thresholds[j])
+        active = tuple(e for j, e in enumerate(emotions) if emo_probs[i, j] >= thresholds[i, j])
         out.append(
             SentimentScore(
                 label=label,
@@ -92,18 +98,33 @@ class EmbeddingScorer:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.encoder.embed([normalize_post(t) for t in texts], self.batch_size, self.max_length)
 
-    def score(self, texts: Sequence[str]) -> list[SentimentScore]:
+    def score(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[SentimentScore]:
         if not texts:
             return []
         emb = self.embed(texts)
-        return self.score_embeddings(emb)
+        return self.score_embeddings(emb, texts_langs(self.heads, texts, langs))
 
-    def score_embeddings(self, emb: np.ndarray) -> list[SentimentScore]:
+    def score_embeddings(self, emb: np.ndarray, langs: Sequence[str | None] | None = None) -> list[SentimentScore]:
         h = self.heads
         return postprocess(
             h.sentiment.predict_proba(emb), h.sentiment.classes, h.emotion.predict_proba(emb), h.emotion.emotions,
-            h.emotion.thresholds, self.uncertain_threshold, self.name, self.revision,
+            h.emotion.thresholds_for(langs, emb.shape[0]), self.uncertain_threshold, self.name, self.revision,
         )
+
+
+def texts_langs(heads: Heads, texts: Sequence[str], langs: Sequence[str | None] | None) -> Sequence[str | None] | None:
+    """The languages to pick emotion thresholds by: the given ones, else detected when the heads have any."""
+    if not heads.emotion.lang_thresholds:
+        return None
+    if langs is None:
+        langs = [None] * len(texts)
+    missing = [i for i, lang in enumerate(langs) if not lang]
+    if not missing:
+        return langs
+    from sentiment.langid import detect_many
+
+    found = dict(zip(missing, detect_many([texts[i] for i in missing]), strict=True))
+    return [lang or found[i] for i, lang in enumerate(langs)]
 
 
 def heads_adapter(heads: Heads, heads_dir: Path) -> Path | None:

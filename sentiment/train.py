@@ -356,6 +356,10 @@ class TrainPlan:
     #: training data (dev stays a clean test); "dev" = tuned on `dev_sets` (more in-domain, but dev is then no test).
     threshold_source: str = "train-oof"
     threshold_sets: tuple[str, ...] = ("brighter/train_en", "brighter/train_ru", "brighter/train_uk")
+    #: Also tune thresholds per language (on that language's threshold rows, F1 smoothed over ±3 grid steps):
+    #: annotators and base rates differ by language; other languages keep the pooled thresholds.
+    threshold_per_language: bool = True
+    threshold_smooth: int = 3
     #: Held-out emotion test (per language); also mapped to sentiment for the Ukrainian/Russian proxies.
     dev_sets: tuple[str, ...] = ("brighter/dev_en", "brighter/dev_ru", "brighter/dev_uk")
     sentiment_C: float = 1.0
@@ -588,6 +592,7 @@ def train_heads(data_dir: Path, encoder: TextEmbedder, *, seed: int = 13, plan: 
 
     # emotion ------------------------------------------------------------------------------
     eX, eY, eM, eW, is_thr = [], [], [], [], []
+    e_lang: list[str] = []
     emo_used: list[tuple[str, int]] = []
     for name in plan.emotion_sets:
         if name in data:
@@ -598,39 +603,51 @@ def train_heads(data_dir: Path, encoder: TextEmbedder, *, seed: int = 13, plan: 
             eM.append(np.tile(annotated_mask(rows.dataset), (len(rows), 1)))
             eW.append(np.full(len(rows), plan.weight(name)))
             is_thr.append(np.full(len(rows), name in plan.threshold_sets))
+            e_lang.extend(rows.langs)
             emo_used.append((name, len(rows)))
     if not eX:
         raise ValueError(f"no emotion data found in {data_dir}")
     X_e, Y_e, M_e, W_e, thr_rows = map(np.concatenate, (eX, eY, eM, eW, is_thr))
+    L_e = np.array(e_lang)
     We, be = fit_emotion_head(X_e, Y_e, M_e, C=plan.emotion_C, seed=seed, sample_weight=W_e)
     if progress:
         progress("emotion head", 1, 1)
     dev = {name: data[name] for name in plan.dev_sets if name in data}
+    lang_thresholds: dict[str, np.ndarray] = {}
     if plan.threshold_source == "dev" and dev:
         Xd = np.concatenate([x for _, x in dev.values()])
+        Pd = sigmoid(Xd @ We.T + be)
         Yd = np.concatenate([r.emotion for r, _ in dev.values() if r.emotion is not None])
         Md = np.concatenate([np.tile(annotated_mask(r.dataset), (len(r), 1)) for r, _ in dev.values()])
-        thresholds = tune_thresholds(sigmoid(Xd @ We.T + be), Yd, Md)
-        thr_note = f"tuned per emotion on {', '.join(dev)} (pooled); the dev scores below are then in-sample"
+        Ld = np.array([lg for r, _ in dev.values() for lg in r.langs])
+        thresholds, lang_thresholds = _tune_all(Pd, Yd, Md, Ld, plan)
+        thr_note = f"tuned per emotion on {', '.join(dev)}; the dev scores below are then in-sample"
     elif thr_rows.any():
-        thresholds = _oof_thresholds(X_e, Y_e, M_e, W_e, thr_rows, plan, seed, progress)
+        idx = np.where(thr_rows)[0]
+        P = _oof_probs(X_e, Y_e, M_e, W_e, idx, plan, seed, progress)
+        thresholds, lang_thresholds = _tune_all(P, Y_e[idx], M_e[idx], L_e[idx], plan)
         thr_note = (f"tuned per emotion on {plan.cv_folds}-fold out-of-fold predictions for "
-                    f"{', '.join(n for n in plan.threshold_sets if n in data)} (pooled); dev is not used")
+                    f"{', '.join(n for n in plan.threshold_sets if n in data)}; dev is not used")
     else:
         thresholds = np.full(len(EMOTIONS), 0.5)
         thr_note = "0.5 (no threshold data)"
+    if lang_thresholds:
+        thr_note += (f"; pooled over all of them, and per language ({', '.join(sorted(lang_thresholds))}; F1 smoothed "
+                     f"over ±{plan.threshold_smooth} grid steps) for texts in that language")
+    emo_head = EmotionHead(We.astype(np.float32), be.astype(np.float32), tuple(EMOTIONS), thresholds.astype(np.float32),
+                           {k: v.astype(np.float32) for k, v in lang_thresholds.items()})
     emo_metrics: dict[str, Any] = {}
     for name, (rows, X) in dev.items():
         assert rows.emotion is not None
         m = annotated_mask(rows.dataset)
-        pred = (sigmoid(X @ We.T + be) >= thresholds) & m
+        pred = (sigmoid(X @ We.T + be) >= emo_head.thresholds_for(rows.langs, len(rows))) & m
         emo_metrics[name] = _emotion_scores(rows.emotion & m, pred)
 
     # heads + metadata -------------------------------------------------------------------------
     sent_head = SentimentHead(W.astype(np.float32), b.astype(np.float32), tuple(SENTIMENTS), T)
-    emo_head = EmotionHead(We.astype(np.float32), be.astype(np.float32), tuple(EMOTIONS), thresholds.astype(np.float32))
     digest = hashlib.sha256()
-    for arr in (sent_head.W, sent_head.b, np.float32(T), emo_head.W, emo_head.b, emo_head.thresholds):
+    for arr in (sent_head.W, sent_head.b, np.float32(T), emo_head.W, emo_head.b, emo_head.thresholds,
+                *(emo_head.lang_thresholds[k] for k in sorted(emo_head.lang_thresholds))):
         digest.update(np.ascontiguousarray(arr).tobytes())
     meta = {
         "format": 1,
@@ -652,6 +669,8 @@ def train_heads(data_dir: Path, encoder: TextEmbedder, *, seed: int = 13, plan: 
             "model": f"one-vs-rest logistic regression per emotion, C={plan.emotion_C}, class-balanced, "
                      "trained on the rows that annotate the emotion",
             "thresholds": {e: round(float(t), 2) for e, t in zip(EMOTIONS, thresholds, strict=True)},
+            "thresholds_by_language": {lang: {e: round(float(x), 2) for e, x in zip(EMOTIONS, t, strict=True)}
+                                       for lang, t in sorted(lang_thresholds.items())},
             "thresholds_from": thr_note,
             "data": [_data_entry(n, k, plan.weight(n)) for n, k in emo_used],
             "metrics": {"held_out": emo_metrics},
@@ -680,22 +699,36 @@ def _data_entry(name: str, rows: int, weight: float | None = None) -> dict[str, 
     return entry
 
 
-def _oof_thresholds(X: np.ndarray, Y: np.ndarray, M: np.ndarray, W: np.ndarray, thr_rows: np.ndarray, plan: TrainPlan,
-                    seed: int, progress: Progress | None) -> np.ndarray:
-    """Per-emotion thresholds tuned on out-of-fold probabilities of the `thr_rows` (other rows always train)."""
+def _oof_probs(X: np.ndarray, Y: np.ndarray, M: np.ndarray, W: np.ndarray, idx: np.ndarray, plan: TrainPlan,
+               seed: int, progress: Progress | None) -> np.ndarray:
+    """Out-of-fold emotion probabilities of the rows `idx` (rows outside `idx` are always in training)."""
     from sklearn.model_selection import KFold
 
-    idx = np.where(thr_rows)[0]
-    P = np.zeros(Y.shape)
+    P = np.zeros((len(idx), Y.shape[1]))
     folds = list(KFold(min(plan.cv_folds, len(idx)), shuffle=True, random_state=seed).split(idx))
     for f, (_, te) in enumerate(folds):
         keep = np.ones(len(X), dtype=bool)
         keep[idx[te]] = False
         Wf, bf = fit_emotion_head(X[keep], Y[keep], M[keep], C=plan.emotion_C, seed=seed, sample_weight=W[keep])
-        P[idx[te]] = sigmoid(X[idx[te]] @ Wf.T + bf)
+        P[te] = sigmoid(X[idx[te]] @ Wf.T + bf)
         if progress:
             progress("emotion thresholds (cross-validation)", f + 1, len(folds))
-    return tune_thresholds(P[idx], Y[idx], M[idx])
+    return P
+
+
+def _tune_all(P: np.ndarray, Y: np.ndarray, M: np.ndarray, langs: np.ndarray, plan: TrainPlan,
+              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Pooled thresholds, plus per-language ones (en/ru/uk rows only) when the plan asks for them."""
+    pooled = tune_thresholds(P, Y, M)
+    per: dict[str, np.ndarray] = {}
+    if plan.threshold_per_language:
+        for lang in sorted(set(langs.tolist()) & {"en", "ru", "uk"}):
+            sel = langs == lang
+            own = tune_thresholds(P[sel], Y[sel], M[sel], smooth=plan.threshold_smooth)
+            # an emotion this language's rows never mark keeps the pooled threshold
+            marked = (Y[sel] & M[sel]).any(axis=0)
+            per[lang] = np.where(marked, own, pooled)
+    return pooled, per
 
 
 def train(data_dir: Path, out_dir: Path, encoder: TextEmbedder, *, seed: int = 13, plan: TrainPlan | None = None,
@@ -731,7 +764,7 @@ class AdapterPlan:
 
     #: (data set, rows to sample or None for all, times repeated)
     emotion: tuple[tuple[str, int | None, int], ...] = (
-        ("brighter/train_en", None, 1), ("brighter/train_ru", None, 1), ("brighter/train_uk", None, 2),
+        ("brighter/train_en", None, 1), ("brighter/train_ru", None, 1), ("brighter/train_uk", None, 1),
         ("cedr/train", 2500, 1), ("goemotions/train_sample10k", 2500, 1),
     )
     sentiment: tuple[tuple[str, int | None, int], ...] = (
@@ -744,7 +777,7 @@ class AdapterPlan:
     rank: int = 8
     alpha: float = 16.0
     dropout: float = 0.05
-    epochs: float = 3.0
+    epochs: float = 2.0
     batch_size: int = 32
     lr: float = 3e-4
     head_lr: float = 3e-3

@@ -23,7 +23,7 @@ class CountingScorer:
         self.seen: list[str] = []
         self.lock = threading.Lock()
 
-    def score(self, texts: Sequence[str]) -> list[SentimentScore]:
+    def score(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[SentimentScore]:
         time.sleep(0.05)  # long enough for a second worker to look for work meanwhile
         with self.lock:
             self.seen.extend(texts)

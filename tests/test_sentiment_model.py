@@ -132,9 +132,27 @@ def test_bundled_heads_match_their_metadata() -> None:
     assert heads.sentiment.temperature == pytest.approx(heads.meta["sentiment"]["temperature"], abs=1e-4)
     for e, t in zip(EMOTIONS, heads.emotion.thresholds, strict=True):
         assert float(t) == pytest.approx(heads.meta["emotion"]["thresholds"][e], abs=1e-6)
+    by_lang = heads.meta["emotion"].get("thresholds_by_language", {})
+    assert set(heads.emotion.lang_thresholds) == set(by_lang)
+    for lang, want in by_lang.items():
+        np.testing.assert_allclose(heads.emotion.lang_thresholds[lang], [want[e] for e in EMOTIONS], atol=1e-6)
     assert {d["name"] for d in heads.meta["sentiment"]["data"]}
     assert all("license" in d for d in heads.meta["emotion"]["data"])
     assert (HEADS_DIR / "MODEL_CARD.md").is_file()
+
+
+def test_emotions_use_the_text_languages_thresholds() -> None:
+    """A probability between the Ukrainian and the pooled threshold counts only for a Ukrainian text."""
+    rng = np.random.default_rng(1)
+    W = rng.normal(size=(len(EMOTIONS), 8))
+    head = EmotionHead(W, np.zeros(len(EMOTIONS)), EMOTIONS, np.full(len(EMOTIONS), 0.7),
+                       {"uk": np.full(len(EMOTIONS), 0.3)})
+    heads = Heads(SentimentHead(rng.normal(size=(3, 8)), np.zeros(3), SENTIMENTS), head, {"version": "t"})
+    emb = np.zeros((3, 8))  # every emotion probability is exactly 0.5
+    scorer = EmbeddingScorer(_FixedEncoder(emb), heads)
+    got = scorer.score(["a", "b", "c"], ["uk", "en", None])
+    assert got[0].emotion_labels == EMOTIONS
+    assert got[1].emotion_labels == () and got[2].emotion_labels == ()
 
 
 def test_uncertain_below_the_threshold() -> None:
@@ -272,3 +290,14 @@ def test_hub_scorer_with_unmappable_labels_falls_back(tmp_path: Path, caplog: py
 )
 def test_label_mapping(id2label: dict[int, str], expected: list[int] | None) -> None:
     assert map_labels(id2label) == expected
+
+
+class _FixedEncoder:
+    name = "fixed"
+    revision = "1"
+
+    def __init__(self, emb: np.ndarray) -> None:
+        self.emb = emb
+
+    def embed(self, texts: list[str], batch_size: int = 32, max_length: int = 128) -> np.ndarray:
+        return self.emb[: len(texts)]

@@ -139,6 +139,28 @@ def test_training_is_deterministic_and_tunes_thresholds(tmp_path: Path) -> None:
     assert "joy" in got[2].emotion_labels
 
 
+def test_per_language_thresholds_are_tuned_saved_and_used(tmp_path: Path) -> None:
+    data = make_data(tmp_path / "data")
+    meta = train(data, tmp_path / "h", FakeEncoder(), seed=7, plan=PLAN, cache_dir=tmp_path / "cache")
+    by_lang = meta["emotion"]["thresholds_by_language"]
+    assert set(by_lang) == {"en", "ru", "uk"}
+    assert by_lang["en"]["disgust"] == meta["emotion"]["thresholds"]["disgust"]  # en never marks disgust: pooled
+    heads = load_heads(tmp_path / "h")
+    assert set(heads.emotion.lang_thresholds) == {"en", "ru", "uk"}
+    for lang, want in by_lang.items():
+        np.testing.assert_allclose(heads.emotion.lang_thresholds[lang], list(want.values()), atol=1e-6)
+    rows = heads.emotion.thresholds_for(["uk", None, "other", "ru"], 4)
+    np.testing.assert_allclose(rows[0], heads.emotion.lang_thresholds["uk"])
+    np.testing.assert_allclose(rows[1], heads.emotion.thresholds)
+    np.testing.assert_allclose(rows[2], heads.emotion.thresholds)
+    np.testing.assert_allclose(rows[3], heads.emotion.lang_thresholds["ru"])
+
+    flat = train(data, tmp_path / "flat", FakeEncoder(), seed=7, plan=replace(PLAN, threshold_per_language=False),
+                 cache_dir=tmp_path / "cache")
+    assert flat["emotion"]["thresholds_by_language"] == {}
+    assert load_heads(tmp_path / "flat").emotion.lang_thresholds == {}
+
+
 def test_a_different_seed_changes_the_cv_split_but_not_the_api(tmp_path: Path) -> None:
     data = make_data(tmp_path / "data")
     m1 = train(data, tmp_path / "a", FakeEncoder(), seed=1, plan=PLAN, cache_dir=tmp_path / "cache")
