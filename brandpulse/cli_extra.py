@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
 from brandpulse.cli import (
@@ -223,6 +224,7 @@ def bench_score(
     batch_size: Annotated[int | None, typer.Option(help="Override [model] batch_size.")] = None,
     max_length: Annotated[int | None, typer.Option(help="Override [model] max_length.")] = None,
     cpu_dtype: Annotated[str | None, typer.Option(help="Override [model] cpu_dtype (auto | float32 | bfloat16).")] = None,
+    runtime: Annotated[str | None, typer.Option(help="Override [model] runtime (torch | onnx | onnx-fp32).")] = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -231,15 +233,20 @@ def bench_score(
 
     ctx = _ctx(config)
     with err_console.status("benchmarking…"):
-        overrides = {k: v for k, v in {"batch_size": batch_size, "max_length": max_length, "cpu_dtype": cpu_dtype}.items()
-                     if v is not None}
-        cfg = type(ctx.settings.model).model_validate({**ctx.settings.model.model_dump(), **overrides})
+        wanted = {"batch_size": batch_size, "max_length": max_length, "cpu_dtype": cpu_dtype, "runtime": runtime}
+        overrides = {k: v for k, v in wanted.items() if v is not None}
+        try:
+            cfg = type(ctx.settings.model).model_validate({**ctx.settings.model.model_dump(), **overrides})
+        except ValidationError as exc:
+            raise InputError(f"bad benchmark option: {exc.errors()[0]['msg']}") from None
         res = bench_scoring(cfg, n=n, naive_n=naive_n)
     console.print(f"batched: {res['rate']:.1f} texts/s   naive (same model, {res['dtype']}): {res['naive_rate']:.1f} texts/s   "
                   f"ratio: {res['ratio']:.1f}×   peak RSS: {res['peak_rss_mb']:.0f} MB   device: {res['device']}")
     if "naive_rate_fp32" in res:
         console.print(f"naive in float32: {res['naive_rate_fp32']:.1f} texts/s → batched {res['dtype']} is "
                       f"{res['speedup_vs_fp32_naive']:.1f}× faster")
+    if "label_agreement_fp32" in res:
+        console.print(f"sentiment labels equal to the float32 model's: {res['label_agreement_fp32']:.1%} of {res['n']} texts")
     if json_out:
         print(json.dumps(res))
 

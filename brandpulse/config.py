@@ -86,6 +86,9 @@ class ModelConfig(_Strict):
     cpu_dtype: str = "auto"  # auto | float32 | bfloat16
     #: Directory with the trained heads (sentiment.npz, emotion.npz, heads.json); default: the bundled ones.
     heads_dir: str | None = None
+    #: Encoder runtime: "torch"; "onnx" = ONNX Runtime with int8 weights (CPU; faster, see README);
+    #: "onnx-fp32" = ONNX Runtime without quantization. The ONNX file is exported once into cache_dir.
+    runtime: str = "torch"
 
     @field_validator("cpu_dtype")
     @classmethod
@@ -93,6 +96,14 @@ class ModelConfig(_Strict):
         v = v.strip().lower()
         if v not in ("auto", "float32", "bfloat16"):
             raise ValueError('cpu_dtype must be "auto", "float32" or "bfloat16"')
+        return v
+
+    @field_validator("runtime")
+    @classmethod
+    def _known_runtime(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in ("torch", "onnx", "onnx-fp32"):
+            raise ValueError('runtime must be "torch", "onnx" or "onnx-fp32"')
         return v
 
 

@@ -47,17 +47,20 @@ def _one_at_a_time(scorer: Any) -> Any:
 def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_baseline: bool = True) -> dict[str, Any]:
     """Texts/s of the batched scorer and of the same model called one text at a time (the naive way).
 
-    Both ways use the same loaded model, dtype, threads, normalisation and heads, so `ratio` comes from
-    batching alone (sorting by length + padding per batch). When the configured CPU dtype is not fp32
-    (e.g. "auto" → bfloat16), the naive way is also timed in fp32 first (the model is loaded in fp32, timed,
-    then cast, exactly as the encoder loads it), and `speedup_vs_fp32_naive` = batched rate / that rate.
+    Both ways use the same loaded model, dtype/runtime, threads, normalisation and heads, so `ratio` comes
+    from batching alone (sorting by length + padding per batch). When the configured way is not torch fp32
+    (cpu_dtype "auto" → bfloat16, or runtime "onnx"), the naive way is also timed with the torch model in
+    fp32 first: `speedup_vs_fp32_naive` = batched rate / that rate, and `label_agreement_fp32` is the share
+    of texts whose sentiment label matches the fp32 model's (what the faster arithmetic costs).
     """
     from sentiment.encoder import resolve_cpu_dtype
     from sentiment.scorer import load_scorer
 
     wanted = resolve_cpu_dtype(cfg.cpu_dtype)
+    runtime = getattr(cfg, "runtime", "torch")
+    fp32_cfg = cfg.model_copy(update={"cpu_dtype": "float32", "runtime": "torch"})
     t0 = time.perf_counter()
-    scorer = load_scorer(cfg.model_copy(update={"cpu_dtype": "float32"}))
+    scorer = load_scorer(fp32_cfg)
     load_s = time.perf_counter() - t0
     encoder = getattr(scorer, "encoder", None)
     on_cpu = str(getattr(encoder, "device", "cpu")) == "cpu"
@@ -65,9 +68,12 @@ def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_basel
     naive = texts[:naive_n]
     out: dict[str, Any] = {}
     scorer.score(texts[:8])  # warm-up (allocations, lazy init) for both ways
-    casts = on_cpu and wanted != "float32" and encoder is not None and hasattr(encoder, "model")
-    if casts and fp32_baseline:
-        out["naive_rate_fp32"] = round(_rate(_one_at_a_time(scorer), naive), 2)
+    casts = on_cpu and runtime == "torch" and wanted != "float32" and encoder is not None and hasattr(encoder, "model")
+    fp32_labels: list[str] | None = None
+    if on_cpu and (casts or runtime != "torch"):
+        if fp32_baseline:
+            out["naive_rate_fp32"] = round(_rate(_one_at_a_time(scorer), naive), 2)
+        fp32_labels = [s.label for s in scorer.score(texts)]
     if casts:
         import torch
 
@@ -75,9 +81,16 @@ def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_basel
         encoder.model.to(dtype=getattr(torch, wanted))
         encoder.dtype = wanted
         scorer.score(texts[:8])
+    elif runtime != "torch":
+        del scorer, encoder
+        t0 = time.perf_counter()
+        scorer = load_scorer(cfg)
+        load_s = time.perf_counter() - t0
+        encoder = getattr(scorer, "encoder", None)
+        scorer.score(texts[:8])
     rate = _rate(scorer.score, texts)
     naive_rate = _rate(_one_at_a_time(scorer), naive)
-    dtype = str(getattr(encoder, "dtype", "float32")) if on_cpu else str(getattr(encoder, "dtype", "?"))
+    dtype = str(getattr(encoder, "dtype", "float32"))
     res: dict[str, Any] = {
         "rate": round(rate, 2),
         "naive_rate": round(naive_rate, 2),
@@ -87,6 +100,7 @@ def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_basel
         "naive_n": len(naive),
         "batch_size": cfg.batch_size,
         "max_length": cfg.max_length,
+        "runtime": runtime,
         "dtype": dtype,
         "threads": _threads(),
         "model": f"{scorer.name}@{scorer.revision}",
@@ -96,6 +110,9 @@ def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_basel
     }
     if "naive_rate_fp32" in res:
         res["speedup_vs_fp32_naive"] = round(rate / res["naive_rate_fp32"], 2)
+    if fp32_labels is not None:
+        mine = [s.label for s in scorer.score(texts)]
+        res["label_agreement_fp32"] = round(sum(a == b for a, b in zip(mine, fp32_labels, strict=True)) / len(texts), 4)
     return res
 
 

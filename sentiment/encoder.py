@@ -319,7 +319,20 @@ def _why(exc: BaseException) -> str:
 def load_bundled_encoder(cache_dir: Path | str | None = None, **options: Any) -> Encoder:
     """The bundled multilingual-e5-small (converted on first use), loaded with no network."""
     model_dir = install_default_model(Path(cache_dir).expanduser() if cache_dir else None)
-    return Encoder(model_dir, local_files_only=True, name=options.pop("name", MODEL_NAME), **options)
+    return _encoder_class(options, cache_dir)(model_dir, local_files_only=True, name=options.pop("name", MODEL_NAME),
+                                              **options)
+
+
+def _encoder_class(options: dict[str, Any], cache_dir: Path | str | None) -> Any:
+    """`Encoder`, or the ONNX Runtime one when options["runtime"] (popped) asks for it."""
+    runtime = str(options.pop("runtime", "torch") or "torch")
+    if runtime == "torch":
+        return Encoder
+    from functools import partial
+
+    from sentiment.onnx_runtime import OnnxEncoder
+
+    return partial(OnnxEncoder, quantize=runtime == "onnx", cache_dir=cache_dir)
 
 
 def load_encoder(model_cfg: ModelConfig, adapter: Path | str | None = None) -> Encoder:
@@ -335,6 +348,7 @@ def load_encoder(model_cfg: ModelConfig, adapter: Path | str | None = None) -> E
         "batch_size": model_cfg.batch_size,
         "cpu_dtype": getattr(model_cfg, "cpu_dtype", "float32"),
         "adapter": adapter,
+        "runtime": getattr(model_cfg, "runtime", "torch"),
     }
     wanted = (model_cfg.encoder or BUNDLED).strip()
     if wanted.lower() == BUNDLED:
@@ -342,7 +356,9 @@ def load_encoder(model_cfg: ModelConfig, adapter: Path | str | None = None) -> E
     local = Path(wanted).expanduser()
     try:
         source = str(local) if local.is_dir() else wanted
-        return Encoder(source, local_files_only=local.is_dir() or hub_offline(), **options)
+        opts = dict(options)
+        return _encoder_class(opts, model_cfg.cache_dir)(source, local_files_only=local.is_dir() or hub_offline(),
+                                                          **opts)
     except ModelError as exc:
         offline = " (HF_HUB_OFFLINE is set, so only local files were tried)" if hub_offline() else ""
         log.warning(
