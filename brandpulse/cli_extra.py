@@ -245,6 +245,9 @@ def bench_score(
     if "naive_rate_fp32" in res:
         console.print(f"naive in float32: {res['naive_rate_fp32']:.1f} texts/s → batched {res['dtype']} is "
                       f"{res['speedup_vs_fp32_naive']:.1f}× faster")
+    if "naive_pipeline_rate_fp32" in res:
+        console.print(f"naive transformers pipeline (float32, one text per call): {res['naive_pipeline_rate_fp32']:.1f} "
+                      f"texts/s → batched is {res['speedup_vs_pipeline']:.1f}× faster")
     if "label_agreement_fp32" in res:
         console.print(f"sentiment labels equal to the float32 model's: {res['label_agreement_fp32']:.1%} of {res['n']} texts")
     if json_out:

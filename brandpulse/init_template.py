@@ -37,6 +37,8 @@ batch_size = 32
 max_length = 128
 uncertain_threshold = 0.45   # below this confidence a mention is shown as "uncertain"
 device = "auto"              # auto | cpu | cuda
+cpu_dtype = "auto"           # auto = bfloat16 on CPUs with native BF16 (AVX512-BF16 / AMX), else float32
+runtime = "torch"            # torch | onnx (ONNX Runtime, int8: faster on CPU, see README) | onnx-fp32
 
 [alerts]
 baseline_hours = 72    # the trailing window each hour is compared with

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from brandpulse.config import ModelConfig
 
 DEMO_STREAM = Path(__file__).resolve().parent.parent / "brandpulse" / "demo_data" / "stream.csv"
@@ -44,6 +46,27 @@ def _one_at_a_time(scorer: Any) -> Any:
     return run
 
 
+def _pipeline_one_at_a_time(scorer: Any) -> Any:
+    """The naive way as most tutorials write it: a `transformers` feature-extraction pipeline on the same
+    model, one text per call, then the same pooling (mean, L2), heads and language pick."""
+    from transformers import pipeline
+
+    from sentiment.normalize import normalize_post
+    from sentiment.scorer import texts_langs
+
+    enc = scorer.encoder
+    pipe = pipeline("feature-extraction", model=enc.model, tokenizer=enc.tokenizer, device=enc.device)
+
+    def run(texts: list[str]) -> None:
+        for t in texts:
+            hidden = np.asarray(pipe(enc.prefix + normalize_post(t), truncation=True, max_length=enc.max_length)[0])
+            emb = hidden.mean(axis=0)
+            emb /= np.linalg.norm(emb) or 1.0
+            scorer.score_embeddings(emb[None, :].astype(np.float32), texts_langs(scorer.heads, [t], None))
+
+    return run
+
+
 def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_baseline: bool = True) -> dict[str, Any]:
     """Texts/s of the batched scorer and of the same model called one text at a time (the naive way).
 
@@ -52,6 +75,8 @@ def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_basel
     (cpu_dtype "auto" → bfloat16, or runtime "onnx"), the naive way is also timed with the torch model in
     fp32 first: `speedup_vs_fp32_naive` = batched rate / that rate, and `label_agreement_fp32` is the share
     of texts whose sentiment label matches the fp32 model's (what the faster arithmetic costs).
+    `naive_pipeline_rate_fp32` is the other naive way: a `transformers` pipeline, one text per call, in fp32
+    (`speedup_vs_pipeline` = batched rate / that rate).
     """
     from sentiment.encoder import resolve_cpu_dtype
     from sentiment.scorer import load_scorer
@@ -68,6 +93,10 @@ def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_basel
     naive = texts[:naive_n]
     out: dict[str, Any] = {}
     scorer.score(texts[:8])  # warm-up (allocations, lazy init) for both ways
+    if hasattr(scorer, "heads") and getattr(encoder, "model", None) is not None:
+        pipe = _pipeline_one_at_a_time(scorer)
+        pipe(texts[:2])
+        out["naive_pipeline_rate_fp32"] = round(_rate(pipe, naive), 2)
     casts = on_cpu and runtime == "torch" and wanted != "float32" and encoder is not None and hasattr(encoder, "model")
     fp32_labels: list[str] | None = None
     if on_cpu and (casts or runtime != "torch"):
@@ -110,6 +139,8 @@ def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_basel
     }
     if "naive_rate_fp32" in res:
         res["speedup_vs_fp32_naive"] = round(rate / res["naive_rate_fp32"], 2)
+    if "naive_pipeline_rate_fp32" in res:
+        res["speedup_vs_pipeline"] = round(rate / res["naive_pipeline_rate_fp32"], 2)
     if fp32_labels is not None:
         mine = [s.label for s in scorer.score(texts)]
         res["label_agreement_fp32"] = round(sum(a == b for a, b in zip(mine, fp32_labels, strict=True)) / len(texts), 4)
