@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -90,21 +90,18 @@ class ModelConfig(_Strict):
     #: "onnx-fp32" = ONNX Runtime without quantization. The ONNX file is exported once into cache_dir.
     runtime: str = "torch"
 
-    @field_validator("cpu_dtype")
+    @field_validator("cpu_dtype", "runtime")
     @classmethod
-    def _known_cpu_dtype(cls, v: str) -> str:
+    def _one_of_the_choices(cls, v: str, info: ValidationInfo) -> str:
         v = v.strip().lower()
-        if v not in ("auto", "float32", "bfloat16"):
-            raise ValueError('cpu_dtype must be "auto", "float32" or "bfloat16"')
+        allowed = _CHOICES[str(info.field_name)]
+        if v not in allowed:
+            quoted = [f'"{a}"' for a in allowed]
+            raise ValueError(f"{info.field_name} must be {', '.join(quoted[:-1])} or {quoted[-1]}")
         return v
 
-    @field_validator("runtime")
-    @classmethod
-    def _known_runtime(cls, v: str) -> str:
-        v = v.strip().lower()
-        if v not in ("torch", "onnx", "onnx-fp32"):
-            raise ValueError('runtime must be "torch", "onnx" or "onnx-fp32"')
-        return v
+
+_CHOICES = {"cpu_dtype": ("auto", "float32", "bfloat16"), "runtime": ("torch", "onnx", "onnx-fp32")}
 
 
 class AlertRuleConfig(_Strict):
