@@ -173,9 +173,7 @@ class Encoder:
         bs = max(1, batch_size or self.batch_size)
         ids = self._tokenize(texts, self._limit(max_length))
         out = np.zeros((len(ids), self.dim), dtype=np.float32)
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
-        for start in range(0, len(order), bs):
-            rows = order[start : start + bs]
+        for rows in length_sorted_batches(ids, bs):
             out[rows] = self._forward([ids[i] for i in rows])
         return out
 
@@ -243,6 +241,13 @@ def apply_adapter(model: Any, path: Path | str) -> str:
                 raise ModelError(f"adapter {path.name} does not fit this encoder ({name}: {tuple(delta.shape)})")
             weight += delta.to(weight.dtype)
     return digest
+
+
+def length_sorted_batches(ids: Sequence[Sequence[int]], batch_size: int) -> Iterator[list[int]]:
+    """Row indices in batches of `batch_size`, longest texts first, so each batch pads to a similar length."""
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
 
 
 def _pad(batch: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,7 @@ from sentiment.encoder import (
     _why,
     clean_text,
     hub_offline,
+    length_sorted_batches,
     resolve_device,
 )
 from sentiment.normalize import normalize_post
@@ -106,9 +107,7 @@ class HubScorer:
                              return_attention_mask=False, return_token_type_ids=False)
         ids = enc["input_ids"]
         out = np.zeros((len(prepared), len(SENTIMENTS)), dtype=np.float64)
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
+        for rows in length_sorted_batches(ids, self.batch_size):
             input_ids, mask = _pad([list(ids[i]) for i in rows], self.pad_id)
             with torch.inference_mode():
                 logits = self.model(input_ids=torch.from_numpy(input_ids).to(self.device),

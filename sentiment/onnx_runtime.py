@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from brandpulse.errors import ModelError
-from sentiment.encoder import Encoder, _pad
+from sentiment.encoder import Encoder, _pad, mean_pool
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,7 @@ def export_encoder(encoder: Encoder, target: Path, *, quantize: bool = True) -> 
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
             hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state.float()
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
+            return torch.nn.functional.normalize(mean_pool(hidden, attention_mask), p=2.0, dim=1)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.stem}.tmp-{os.getpid()}.onnx")
@@ -136,5 +134,5 @@ class OnnxEncoder(Encoder):
 
     def _forward(self, batch: list[list[int]]) -> np.ndarray:
         input_ids, mask = _pad(batch, self.pad_id)
-        out = self.session.run(None, {"input_ids": input_ids.astype(np.int64), "attention_mask": mask.astype(np.int64)})
+        out = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})  # _pad gives int64
         return np.asarray(out[0], dtype=np.float32)

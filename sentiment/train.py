@@ -393,6 +393,14 @@ def emotion_to_sentiment(Y: np.ndarray) -> list[str | None]:
     return out
 
 
+def _emotion_rows_as_sentiment(rows: Rows) -> tuple[list[int], np.ndarray]:
+    """The rows `emotion_to_sentiment` gives a polarity, and those polarities as SENTIMENTS indices."""
+    assert rows.emotion is not None
+    mapped = emotion_to_sentiment(rows.emotion)
+    keep = [i for i, m in enumerate(mapped) if m is not None]
+    return keep, np.array([SENTIMENTS.index(str(mapped[i])) for i in keep], dtype=int)
+
+
 def goemotions_sentiment(native: Sequence[str], ambiguous: str | None = "neutral") -> list[str | None]:
     """GoEmotions' official positive/negative/ambiguous grouping; `neutral` → neutral, mixed pos+neg → None."""
     out: list[str | None] = []
@@ -553,12 +561,8 @@ def train_heads(data_dir: Path, encoder: TextEmbedder, *, seed: int = 13, plan: 
     for name in plan.sentiment_from_emotion:
         if name in data:
             rows, X = data[name]
-            assert rows.emotion is not None
-            mapped = emotion_to_sentiment(rows.emotion)
-            keep = [i for i, m in enumerate(mapped) if m is not None]
-            sources.append(_Source(f"{name} (mapped to sentiment)", X[keep],
-                                   np.array([SENTIMENTS.index(str(mapped[i])) for i in keep]), [rows.langs[i] for i in keep],
-                                   len(keep)))
+            keep, y = _emotion_rows_as_sentiment(rows)
+            sources.append(_Source(f"{name} (mapped to sentiment)", X[keep], y, [rows.langs[i] for i in keep], len(keep)))
     if not sources:
         raise ValueError(f"no sentiment data found in {data_dir}")
     oof = sentiment_cv(sources, plan.sentiment_C, seed, plan.cv_folds, progress)
@@ -581,10 +585,7 @@ def train_heads(data_dir: Path, encoder: TextEmbedder, *, seed: int = 13, plan: 
     for name in plan.dev_sets:
         if name in data:
             rows, X = data[name]
-            assert rows.emotion is not None
-            mapped = emotion_to_sentiment(rows.emotion)
-            keep = [i for i, m in enumerate(mapped) if m is not None]
-            yk = np.array([SENTIMENTS.index(str(mapped[i])) for i in keep])
+            keep, yk = _emotion_rows_as_sentiment(rows)
             pred = (X[keep] @ W.T + b).argmax(1)
             sent_metrics["held_out"][f"{name} (mapped to sentiment)"] = _sentiment_scores(yk, pred)
     if progress:
