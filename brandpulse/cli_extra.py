@@ -94,7 +94,8 @@ def model_train(
     if not data.is_dir():
         raise InputError(f"{data} is not a directory", hint="Pass --data with the shared data dir (../shared/data).")
     ctx = _ctx(config)
-    cfg = ctx.settings.model.model_copy(update={"cpu_dtype": dtype})
+    # training needs the torch model (the adapter trains it; the heads must see the scorer's embeddings)
+    cfg = ctx.settings.model.model_copy(update={"cpu_dtype": dtype, "runtime": "torch"})
     plan = replace(TrainPlan(), exclude=tuple(exclude or ()), threshold_source=thresholds)
     if sum([lora, adapter is not None, no_adapter]) > 1:
         raise InputError("use only one of --lora, --adapter and --no-adapter")

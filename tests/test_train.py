@@ -229,8 +229,15 @@ def test_cli_model_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     from brandpulse.cli import app
 
     data = make_data(tmp_path / "data")
-    monkeypatch.setattr(sentiment.encoder, "load_encoder", lambda cfg, adapter=None: FakeEncoder())
+    runtimes: list[str] = []
+
+    def fake_load_encoder(cfg: Any, adapter: Any = None) -> FakeEncoder:
+        runtimes.append(cfg.runtime)
+        return FakeEncoder()
+
+    monkeypatch.setattr(sentiment.encoder, "load_encoder", fake_load_encoder)
     monkeypatch.setenv("BRANDPULSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BRANDPULSE_MODEL__RUNTIME", "onnx")  # a scoring setting; training still uses torch
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "heads"
     res = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--out", str(out), "--seed", "5", "--json"])
@@ -239,6 +246,7 @@ def test_cli_model_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert meta["seed"] == 5
     assert (out / "sentiment.npz").is_file() and (out / "emotion.npz").is_file()
     assert json.loads((out / "heads.json").read_text())["version"] == meta["version"]
+    assert runtimes == ["torch"]
     bad = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--exclude", "no/such"])
     assert bad.exit_code != 0
 
