@@ -62,7 +62,7 @@ def _pipeline_one_at_a_time(scorer: Any) -> Any:
             hidden = np.asarray(pipe(enc.prefix + normalize_post(t), truncation=True, max_length=enc.max_length)[0])
             emb = hidden.mean(axis=0)
             emb /= np.linalg.norm(emb) or 1.0
-            scorer.score_embeddings(emb[None, :].astype(np.float32), texts_langs(scorer.heads, [t], None))
+            scorer.score_embeddings(emb[None, :].astype(np.float32), [t], texts_langs(scorer.heads, [t], None))
 
     return run
 

@@ -4,6 +4,8 @@ Files in sentiment/heads/:
 - `sentiment.npz`: `W` (3, D), `b` (3,), `classes` (3,) str, `temperature` () — softmax(xWᵀ+b / T)
 - `emotion.npz`:   `W` (E, D), `b` (E,), `emotions` (E,) str, `thresholds` (E,) — sigmoid per emotion;
                    optional `thresholds__<lang>` (E,) — thresholds for texts in that language
+- `emotion_ngrams.npz` (optional): a character n-gram emotion model blended into the emotion head per
+                   language (see `sentiment.lexical`)
 - `heads.json`:    version, encoder name/revision, training data and metrics (see MODEL_CARD.md)
 """
 
@@ -18,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from brandpulse.errors import ModelError
+from sentiment.lexical import FILE as NGRAM_FILE
+from sentiment.lexical import NgramEmotionHead, load_ngram_head, save_ngram_head
 
 HEADS_DIR = Path(__file__).resolve().parent / "heads"
 
@@ -44,10 +48,18 @@ class EmotionHead:
     thresholds: np.ndarray
     #: Per-language thresholds (en/ru/uk); languages not here use `thresholds`.
     lang_thresholds: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Optional character n-gram model mixed in per language (None: the embedding head alone).
+    ngrams: NgramEmotionHead | None = None
 
     def predict_proba(self, emb: np.ndarray) -> np.ndarray:
+        """The embedding head's probabilities alone (what training fits; `probs` is what scoring uses)."""
         z = emb @ self.W.T + self.b
         return 1.0 / (1.0 + np.exp(-z))
+
+    def probs(self, emb: np.ndarray, texts: Sequence[str], langs: Sequence[str | None] | None) -> np.ndarray:
+        """(n, E) emotion probabilities of `texts` (whose embeddings are `emb`), n-gram model blended in."""
+        p = self.predict_proba(emb)
+        return self.ngrams.mix(p, texts, langs) if self.ngrams is not None else p
 
     def thresholds_for(self, langs: Sequence[str | None] | None, n: int) -> np.ndarray:
         """(n, E) thresholds: each row's language's own, or the pooled ones when unknown / not tuned."""
@@ -85,6 +97,9 @@ def save_heads(heads: Heads, directory: Path = HEADS_DIR) -> None:
         **{f"thresholds__{lang}": t.astype(np.float32) for lang, t in sorted(e.lang_thresholds.items())},
     }
     np.savez_compressed(directory / "emotion.npz", **arrays)  # type: ignore[arg-type]
+    (directory / NGRAM_FILE).unlink(missing_ok=True)
+    if e.ngrams is not None:
+        save_ngram_head(e.ngrams, directory)
     (directory / "heads.json").write_text(json.dumps(heads.meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -94,7 +109,8 @@ def load_heads(directory: Path = HEADS_DIR) -> Heads:
             sent = SentimentHead(z["W"], z["b"], tuple(str(c) for c in z["classes"]), float(z["temperature"]))
         with np.load(directory / "emotion.npz", allow_pickle=False) as z:
             by_lang = {k.split("__", 1)[1]: z[k] for k in z.files if k.startswith("thresholds__")}
-            emo = EmotionHead(z["W"], z["b"], tuple(str(c) for c in z["emotions"]), z["thresholds"], by_lang)
+            emo = EmotionHead(z["W"], z["b"], tuple(str(c) for c in z["emotions"]), z["thresholds"], by_lang,
+                              load_ngram_head(directory))
         meta = json.loads((directory / "heads.json").read_text(encoding="utf-8"))
     except (OSError, KeyError, ValueError) as exc:
         raise ModelError(

@@ -126,8 +126,9 @@ class HubScorer:
         if self.emotion_from is not None:
             heads = self.emotion_from.heads
             h = heads.emotion
-            emo, names = h.predict_proba(self.emotion_from.embed(texts)), h.emotions
-            thr = h.thresholds_for(texts_langs(heads, texts, langs), len(texts))
+            langs = texts_langs(heads, texts, langs)
+            emo, names = h.probs(self.emotion_from.embed(texts), texts, langs), h.emotions
+            thr = h.thresholds_for(langs, len(texts))
         else:
             emo, names, thr = np.zeros((len(texts), 0)), (), np.zeros(0)
         return postprocess(probs, SENTIMENTS, emo, names, thr, self.uncertain_threshold, self.name, self.revision)

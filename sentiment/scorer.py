@@ -102,19 +102,23 @@ class EmbeddingScorer:
         if not texts:
             return []
         emb = self.embed(texts)
-        return self.score_embeddings(emb, texts_langs(self.heads, texts, langs))
+        return self.score_embeddings(emb, texts, texts_langs(self.heads, texts, langs))
 
-    def score_embeddings(self, emb: np.ndarray, langs: Sequence[str | None] | None = None) -> list[SentimentScore]:
+    def score_embeddings(self, emb: np.ndarray, texts: Sequence[str],
+                         langs: Sequence[str | None] | None = None) -> list[SentimentScore]:
+        """Scores of `texts` from their embeddings `emb` (the emotion n-gram model reads the texts themselves)."""
         h = self.heads
         return postprocess(
-            h.sentiment.predict_proba(emb), h.sentiment.classes, h.emotion.predict_proba(emb), h.emotion.emotions,
+            h.sentiment.predict_proba(emb), h.sentiment.classes, h.emotion.probs(emb, texts, langs), h.emotion.emotions,
             h.emotion.thresholds_for(langs, emb.shape[0]), self.uncertain_threshold, self.name, self.revision,
         )
 
 
 def texts_langs(heads: Heads, texts: Sequence[str], langs: Sequence[str | None] | None) -> Sequence[str | None] | None:
-    """The languages to pick emotion thresholds by: the given ones, else detected when the heads have any."""
-    if not heads.emotion.lang_thresholds:
+    """The languages to pick emotion thresholds (and n-gram blend) by: the given ones, else detected — when the
+    heads have anything per language."""
+    ngrams = heads.emotion.ngrams
+    if not heads.emotion.lang_thresholds and not (ngrams is not None and ngrams.blend):
         return None
     if langs is None:
         langs = [None] * len(texts)

@@ -22,11 +22,15 @@ from typing import Any, Protocol
 import numpy as np
 
 from brandpulse.types import EMOTIONS, SENTIMENTS
+from sentiment.lexical import FILE as NGRAM_FILE
+from sentiment.lexical import NgramEmotionHead, ngram_features
 
 log = logging.getLogger(__name__)
 
 #: Bump when normalize_post or the cache layout changes, so old cached embeddings are not reused.
 EMB_CACHE_FORMAT = "1"
+#: lbfgs tolerance for the n-gram model (262k sparse features: 1e-6 costs minutes and changes no label)
+NGRAM_TOL = 1e-4
 
 
 class TextEmbedder(Protocol):
@@ -208,12 +212,15 @@ def cached_embeddings(encoder: TextEmbedder, rows: Rows, max_length: int = 128, 
 # -- fitting --------------------------------------------------------------------------
 
 
-def fit_logreg(X: np.ndarray, y: np.ndarray, *, C: float, seed: int, class_weight: str | None = "balanced",
-               sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Multinomial (or binary) logistic regression; returns (W (k, D), b (k,), classes). Deterministic (lbfgs)."""
+def fit_logreg(X: Any, y: np.ndarray, *, C: float, seed: int, class_weight: str | None = "balanced",
+               sample_weight: np.ndarray | None = None, tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Multinomial (or binary) logistic regression; returns (W (k, D), b (k,), classes). Deterministic (lbfgs).
+
+    `X` may be a dense array or a scipy sparse matrix (the n-gram features).
+    """
     from sklearn.linear_model import LogisticRegression
 
-    clf = LogisticRegression(C=C, class_weight=class_weight, max_iter=3000, tol=1e-6, random_state=seed)
+    clf = LogisticRegression(C=C, class_weight=class_weight, max_iter=3000, tol=tol, random_state=seed)
     clf.fit(X, y, sample_weight=sample_weight)
     return clf.coef_.astype(np.float64), clf.intercept_.astype(np.float64), clf.classes_
 
@@ -312,9 +319,9 @@ def emotion_macro_f1(Y: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean([binary_f1(Y[:, j], pred[:, j]) for j in present])) if present else 0.0
 
 
-def fit_emotion_head(X: np.ndarray, Y: np.ndarray, M: np.ndarray, *, C: float, seed: int,
+def fit_emotion_head(X: Any, Y: np.ndarray, M: np.ndarray, *, C: float, seed: int,
                      class_weight: str | None = "balanced", sample_weight: np.ndarray | None = None,
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
     """One binary logistic regression per emotion on the rows that annotate it; (W (E, D), b (E,))."""
     E = Y.shape[1]
     W = np.zeros((E, X.shape[1]))
@@ -325,7 +332,8 @@ def fit_emotion_head(X: np.ndarray, Y: np.ndarray, M: np.ndarray, *, C: float, s
         if not rows.any() or y.all() or not y.any():
             continue
         sw = sample_weight[rows] if sample_weight is not None else None
-        w, c, _ = fit_logreg(X[rows], y.astype(int), C=C, seed=seed, class_weight=class_weight, sample_weight=sw)
+        w, c, _ = fit_logreg(X[rows], y.astype(int), C=C, seed=seed, class_weight=class_weight, sample_weight=sw,
+                             tol=tol)
         W[j], b[j] = w[0], c[0]
     return W, b
 
@@ -362,6 +370,11 @@ class TrainPlan:
     threshold_smooth: int = 3
     #: Held-out emotion test (per language); also mapped to sentiment for the Ukrainian/Russian proxies.
     dev_sets: tuple[str, ...] = ("brighter/dev_en", "brighter/dev_ru", "brighter/dev_uk")
+    #: Character n-gram emotion model (sentiment.lexical) trained on these sets and blended into the embedding
+    #: head per language, the blend weight picked from `blend_grid` on out-of-fold predictions (0 = not used).
+    ngram_sets: tuple[str, ...] = ("brighter/train_en", "brighter/train_ru", "brighter/train_uk")
+    ngram_C: float = 16.0
+    blend_grid: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
     sentiment_C: float = 1.0
     emotion_C: float = 2.0
     cv_folds: int = 5
@@ -592,8 +605,9 @@ def train_heads(data_dir: Path, encoder: TextEmbedder, *, seed: int = 13, plan: 
         progress("sentiment head", 1, 1)
 
     # emotion ------------------------------------------------------------------------------
-    eX, eY, eM, eW, is_thr = [], [], [], [], []
+    eX, eY, eM, eW, is_thr, is_ngram = [], [], [], [], [], []
     e_lang: list[str] = []
+    e_text: list[str] = []
     emo_used: list[tuple[str, int]] = []
     for name in plan.emotion_sets:
         if name in data:
@@ -604,44 +618,58 @@ def train_heads(data_dir: Path, encoder: TextEmbedder, *, seed: int = 13, plan: 
             eM.append(np.tile(annotated_mask(rows.dataset), (len(rows), 1)))
             eW.append(np.full(len(rows), plan.weight(name)))
             is_thr.append(np.full(len(rows), name in plan.threshold_sets))
+            is_ngram.append(np.full(len(rows), name in plan.ngram_sets))
             e_lang.extend(rows.langs)
+            e_text.extend(rows.texts)
             emo_used.append((name, len(rows)))
     if not eX:
         raise ValueError(f"no emotion data found in {data_dir}")
-    X_e, Y_e, M_e, W_e, thr_rows = map(np.concatenate, (eX, eY, eM, eW, is_thr))
+    X_e, Y_e, M_e, W_e, thr_rows, ngram_rows = map(np.concatenate, (eX, eY, eM, eW, is_thr, is_ngram))
     L_e = np.array(e_lang)
     We, be = fit_emotion_head(X_e, Y_e, M_e, C=plan.emotion_C, seed=seed, sample_weight=W_e)
+    H_e = ngram_features(e_text) if ngram_rows.any() and max(plan.blend_grid, default=0.0) > 0 else None
+    ngram_fit: tuple[np.ndarray, np.ndarray] | None = None
+    if H_e is not None:
+        ngram_fit = fit_emotion_head(H_e[ngram_rows], Y_e[ngram_rows], M_e[ngram_rows], C=plan.ngram_C, seed=seed,
+                                     sample_weight=W_e[ngram_rows], tol=NGRAM_TOL)
     if progress:
         progress("emotion head", 1, 1)
     dev = {name: data[name] for name in plan.dev_sets if name in data}
-    lang_thresholds: dict[str, np.ndarray] = {}
+    tuned = _Tuned(np.full(len(EMOTIONS), 0.5), {}, {}, 0.0, {})
     if plan.threshold_source == "dev" and dev:
         Xd = np.concatenate([x for _, x in dev.values()])
         Pd = sigmoid(Xd @ We.T + be)
+        Pld = (sigmoid(ngram_features([t for r, _ in dev.values() for t in r.texts]) @ ngram_fit[0].T + ngram_fit[1])
+               if ngram_fit is not None else None)
         Yd = np.concatenate([r.emotion for r, _ in dev.values() if r.emotion is not None])
         Md = np.concatenate([np.tile(annotated_mask(r.dataset), (len(r), 1)) for r, _ in dev.values()])
         Ld = np.array([lg for r, _ in dev.values() for lg in r.langs])
-        thresholds, lang_thresholds = _tune_all(Pd, Yd, Md, Ld, plan)
+        tuned = _tune_blend(Pd, Pld, Yd, Md, Ld, plan)
         thr_note = f"tuned per emotion on {', '.join(dev)}; the dev scores below are then in-sample"
     elif thr_rows.any():
         idx = np.where(thr_rows)[0]
-        P = _oof_probs(X_e, Y_e, M_e, W_e, idx, plan, seed, progress)
-        thresholds, lang_thresholds = _tune_all(P, Y_e[idx], M_e[idx], L_e[idx], plan)
+        P, Pl = _oof_probs(X_e, H_e, Y_e, M_e, W_e, ngram_rows, idx, plan, seed, progress)
+        tuned = _tune_blend(P, Pl, Y_e[idx], M_e[idx], L_e[idx], plan)
         thr_note = (f"tuned per emotion on {plan.cv_folds}-fold out-of-fold predictions for "
                     f"{', '.join(n for n in plan.threshold_sets if n in data)}; dev is not used")
     else:
-        thresholds = np.full(len(EMOTIONS), 0.5)
         thr_note = "0.5 (no threshold data)"
-    if lang_thresholds:
-        thr_note += (f"; pooled over all of them, and per language ({', '.join(sorted(lang_thresholds))}; F1 smoothed "
-                     f"over ±{plan.threshold_smooth} grid steps) for texts in that language")
-    emo_head = EmotionHead(We.astype(np.float32), be.astype(np.float32), tuple(EMOTIONS), thresholds.astype(np.float32),
-                           {k: v.astype(np.float32) for k, v in lang_thresholds.items()})
+    if tuned.per_language:
+        thr_note += (f"; pooled over all of them, and per language ({', '.join(sorted(tuned.per_language))}; F1 "
+                     f"smoothed over ±{plan.threshold_smooth} grid steps) for texts in that language")
+    ngram_head = None
+    if ngram_fit is not None and (tuned.default_blend > 0 or any(v > 0 for v in tuned.blend.values())):
+        ngram_head = NgramEmotionHead(ngram_fit[0].astype(np.float16).astype(np.float32), ngram_fit[1],
+                                      tuple(EMOTIONS), tuned.blend, tuned.default_blend)
+    emo_head = EmotionHead(We.astype(np.float32), be.astype(np.float32), tuple(EMOTIONS),
+                           tuned.pooled.astype(np.float32),
+                           {k: v.astype(np.float32) for k, v in tuned.per_language.items()}, ngram_head)
+    thresholds, lang_thresholds = emo_head.thresholds, emo_head.lang_thresholds
     emo_metrics: dict[str, Any] = {}
     for name, (rows, X) in dev.items():
         assert rows.emotion is not None
         m = annotated_mask(rows.dataset)
-        pred = (sigmoid(X @ We.T + be) >= emo_head.thresholds_for(rows.langs, len(rows))) & m
+        pred = (emo_head.probs(X, rows.texts, rows.langs) >= emo_head.thresholds_for(rows.langs, len(rows))) & m
         emo_metrics[name] = _emotion_scores(rows.emotion & m, pred)
 
     # heads + metadata -------------------------------------------------------------------------
@@ -650,6 +678,9 @@ def train_heads(data_dir: Path, encoder: TextEmbedder, *, seed: int = 13, plan: 
     for arr in (sent_head.W, sent_head.b, np.float32(T), emo_head.W, emo_head.b, emo_head.thresholds,
                 *(emo_head.lang_thresholds[k] for k in sorted(emo_head.lang_thresholds))):
         digest.update(np.ascontiguousarray(arr).tobytes())
+    if ngram_head is not None:
+        digest.update(np.ascontiguousarray(ngram_head.W.astype(np.float16)).tobytes())
+        digest.update(json.dumps([sorted(ngram_head.blend.items()), ngram_head.default_blend]).encode())
     meta = {
         "format": 1,
         "version": f"1-{digest.hexdigest()[:8]}",
@@ -674,7 +705,14 @@ def train_heads(data_dir: Path, encoder: TextEmbedder, *, seed: int = 13, plan: 
                                        for lang, t in sorted(lang_thresholds.items())},
             "thresholds_from": thr_note,
             "data": [_data_entry(n, k, plan.weight(n)) for n, k in emo_used],
-            "metrics": {"held_out": emo_metrics},
+            "ngrams": ({"model": f"one-vs-rest logistic regression per emotion on hashed character "
+                                 f"{ngram_head.ngram_range[0]}-{ngram_head.ngram_range[1]}-grams "
+                                 f"({ngram_head.n_features} features), C={plan.ngram_C}, class-balanced",
+                        "file": NGRAM_FILE, "data": [n for n in plan.ngram_sets if n in data],
+                        "blend": {k: round(v, 2) for k, v in sorted(ngram_head.blend.items())},
+                        "blend_other_languages": round(ngram_head.default_blend, 2)}
+                       if ngram_head is not None else None),
+            "metrics": {"held_out": emo_metrics, "cross_validated": tuned.oof_f1},
         },
     }
     return TrainResult(Heads(sent_head, emo_head, meta), meta)
@@ -700,36 +738,69 @@ def _data_entry(name: str, rows: int, weight: float | None = None) -> dict[str, 
     return entry
 
 
-def _oof_probs(X: np.ndarray, Y: np.ndarray, M: np.ndarray, W: np.ndarray, idx: np.ndarray, plan: TrainPlan,
-               seed: int, progress: Progress | None) -> np.ndarray:
-    """Out-of-fold emotion probabilities of the rows `idx` (rows outside `idx` are always in training)."""
+def _oof_probs(X: np.ndarray, H: Any, Y: np.ndarray, M: np.ndarray, W: np.ndarray, ngram_rows: np.ndarray,
+               idx: np.ndarray, plan: TrainPlan, seed: int, progress: Progress | None,
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Out-of-fold emotion probabilities of the rows `idx` (rows outside `idx` are always in training): the
+    embedding head's, and the n-gram model's (trained on `ngram_rows` of each fold) when `H` is given."""
     from sklearn.model_selection import KFold
 
     P = np.zeros((len(idx), Y.shape[1]))
+    Pl = np.zeros((len(idx), Y.shape[1])) if H is not None else None
     folds = list(KFold(min(plan.cv_folds, len(idx)), shuffle=True, random_state=seed).split(idx))
     for f, (_, te) in enumerate(folds):
         keep = np.ones(len(X), dtype=bool)
         keep[idx[te]] = False
         Wf, bf = fit_emotion_head(X[keep], Y[keep], M[keep], C=plan.emotion_C, seed=seed, sample_weight=W[keep])
         P[te] = sigmoid(X[idx[te]] @ Wf.T + bf)
+        if Pl is not None:
+            rows = keep & ngram_rows
+            Wl, bl = fit_emotion_head(H[rows], Y[rows], M[rows], C=plan.ngram_C, seed=seed, sample_weight=W[rows],
+                                      tol=NGRAM_TOL)
+            Pl[te] = sigmoid(np.asarray(H[idx[te]] @ Wl.T) + bl)
         if progress:
             progress("emotion thresholds (cross-validation)", f + 1, len(folds))
-    return P
+    return P, Pl
 
 
-def _tune_all(P: np.ndarray, Y: np.ndarray, M: np.ndarray, langs: np.ndarray, plan: TrainPlan,
-              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Pooled thresholds, plus per-language ones (en/ru/uk rows only) when the plan asks for them."""
-    pooled = tune_thresholds(P, Y, M)
-    per: dict[str, np.ndarray] = {}
+@dataclass
+class _Tuned:
+    pooled: np.ndarray
+    per_language: dict[str, np.ndarray]
+    blend: dict[str, float]
+    default_blend: float
+    #: out-of-fold macro-F1 per language: embedding head alone and blended (what the blend weight was picked on)
+    oof_f1: dict[str, dict[str, float]]
+
+
+def _tune_blend(P: np.ndarray, Pl: np.ndarray | None, Y: np.ndarray, M: np.ndarray, langs: np.ndarray,
+                plan: TrainPlan) -> _Tuned:
+    """Blend weight and thresholds: pooled over all rows (for any language), and per language (en/ru/uk rows)
+    when the plan asks for it. Each blend weight is the one of `plan.blend_grid` whose thresholds give the best
+    macro-F1 on these rows; without n-gram probabilities (`Pl` None) it is 0."""
+    grid = plan.blend_grid if Pl is not None else (0.0,)
+
+    def best(sel: np.ndarray, smooth: int) -> tuple[float, np.ndarray, float, float]:
+        found: list[tuple[float, float, np.ndarray]] = []
+        for a in grid:
+            Pa = P[sel] if not a else (1 - a) * P[sel] + a * Pl[sel]  # type: ignore[index]
+            t = tune_thresholds(Pa, Y[sel], M[sel], smooth=smooth)
+            found.append((emotion_macro_f1(Y[sel] & M[sel], (Pa >= t) & M[sel]), -a, t))
+        f1, neg_a, t = max(found, key=lambda x: (x[0], x[1]))
+        return -neg_a, t, f1, found[0][0]
+
+    default_blend, pooled, f1, f1_alone = best(np.ones(len(Y), dtype=bool), 0)
+    out = _Tuned(pooled, {}, {}, default_blend, {"all": {"embedding_head": round(f1_alone, 4), "blended": round(f1, 4)}})
     if plan.threshold_per_language:
         for lang in sorted(set(langs.tolist()) & {"en", "ru", "uk"}):
             sel = langs == lang
-            own = tune_thresholds(P[sel], Y[sel], M[sel], smooth=plan.threshold_smooth)
+            a, own, f1, f1_alone = best(sel, plan.threshold_smooth)
             # an emotion this language's rows never mark keeps the pooled threshold
             marked = (Y[sel] & M[sel]).any(axis=0)
-            per[lang] = np.where(marked, own, pooled)
-    return pooled, per
+            out.per_language[lang] = np.where(marked, own, pooled)
+            out.blend[lang] = a
+            out.oof_f1[lang] = {"embedding_head": round(f1_alone, 4), "blended": round(f1, 4)}
+    return out
 
 
 def train(data_dir: Path, out_dir: Path, encoder: TextEmbedder, *, seed: int = 13, plan: TrainPlan | None = None,

@@ -115,7 +115,7 @@ def test_real_probabilities_are_calibrated_distributions(real_scorer: EmbeddingS
     assert real_scorer.heads.sentiment.temperature > 0
     threshold = float(np.median(probs.max(axis=1)))
     scorer = EmbeddingScorer(real_scorer.encoder, real_scorer.heads, uncertain_threshold=threshold)
-    labels = [s.label for s in scorer.score_embeddings(emb)]
+    labels = [s.label for s in scorer.score_embeddings(emb, texts)]
     for p, label in zip(probs, labels, strict=True):
         assert (label == "uncertain") == (p.max() < threshold)
     assert "uncertain" in labels and set(labels) - {"uncertain"}

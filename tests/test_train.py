@@ -340,7 +340,8 @@ def test_cli_train_with_lora_end_to_end(tmp_path: Path, monkeypatch: pytest.Monk
     assert res.exit_code == 0, res.output
     meta = json.loads(res.output.strip().splitlines()[-1])
     assert meta["encoder"]["adapter"]["file"] == "encoder_lora.npz"
-    assert sorted(p.name for p in out.iterdir()) == ["emotion.npz", "encoder_lora.npz", "heads.json", "sentiment.npz"]
+    assert sorted(p.name for p in out.iterdir()) == ["emotion.npz", "emotion_ngrams.npz", "encoder_lora.npz", "heads.json",
+                                                     "sentiment.npz"]
     cfg = ModelConfig.model_validate({"encoder": str(model_dir), "heads_dir": str(out), "device": "cpu"})
     scorer = load_scorer(cfg)
     assert "+lora-" in scorer.revision
@@ -354,3 +355,31 @@ def test_cli_train_with_lora_end_to_end(tmp_path: Path, monkeypatch: pytest.Monk
     assert plain.exit_code == 0, plain.output
     assert not (out / "encoder_lora.npz").exists()
     assert "+lora-" not in load_scorer(cfg).revision
+
+
+def test_ngram_model_is_blended_where_it_measures_better(tmp_path: Path) -> None:
+    data = make_data(tmp_path / "data")
+    meta = train(data, tmp_path / "h", FakeEncoder(), seed=7, plan=PLAN, cache_dir=tmp_path / "cache")
+    info = meta["emotion"]["ngrams"]
+    oof = meta["emotion"]["metrics"]["cross_validated"]
+    assert set(oof) == {"all", "en", "ru", "uk"}
+    heads = load_heads(tmp_path / "h")
+    if info is None:  # never better on this data: nothing shipped
+        assert heads.emotion.ngrams is None
+        assert all(v["blended"] == v["embedding_head"] for v in oof.values())
+    else:
+        assert heads.emotion.ngrams is not None
+        for lang, blend in info["blend"].items():
+            assert blend in PLAN.blend_grid
+            assert (blend > 0) == (oof[lang]["blended"] > oof[lang]["embedding_head"])
+    # the emotion words are in the text itself: the n-gram model alone learns them, so it is worth blending in
+    texts = ["joy anger uk1 x3", "sadness ru2 x5"]
+    assert heads.emotion.ngrams is not None
+    p = heads.emotion.ngrams.predict_proba(texts)
+    joy, sad = EMOTIONS.index("joy"), EMOTIONS.index("sadness")
+    assert p[0, joy] > p[1, joy] + 0.2 and p[1, sad] > p[0, sad] + 0.2
+
+    off = train(data, tmp_path / "off", FakeEncoder(), seed=7, plan=replace(PLAN, blend_grid=(0.0,)),
+                cache_dir=tmp_path / "cache")
+    assert off["emotion"]["ngrams"] is None and load_heads(tmp_path / "off").emotion.ngrams is None
+    assert off["version"] != meta["version"]
