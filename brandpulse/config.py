@@ -81,6 +81,9 @@ class ModelConfig(_Strict):
     #: Below this top-class probability a mention is shown as "uncertain".
     uncertain_threshold: float = Field(0.45, ge=0.0, le=1.0)
     threads: int | None = Field(None, ge=1)
+    #: CPU batch workers: 0 = auto (up to 4 batches at once, sharing the torch threads; on 2 cores: 2 × 1 thread,
+    #: measured faster than one batch on both); 1 = one batch at a time on all threads.
+    cpu_workers: int = Field(0, ge=0, le=64)
     device: str = "auto"  # auto | cpu | cuda
     #: CPU compute dtype: "auto" = bfloat16 when the CPU has native BF16 (AVX512-BF16 or AMX), else float32.
     cpu_dtype: str = "auto"  # auto | float32 | bfloat16

@@ -39,6 +39,7 @@ uncertain_threshold = 0.45   # below this confidence a mention is shown as "unce
 device = "auto"              # auto | cpu | cuda
 cpu_dtype = "auto"           # auto = bfloat16 on CPUs with native BF16 (AVX512-BF16 / AMX), else float32
 runtime = "torch"            # torch | onnx (ONNX Runtime, int8: faster on CPU, see README) | onnx-fp32
+cpu_workers = 0              # 0 = auto: several batches at once on CPU (2 cores: 2 x 1 thread); 1 = one at a time
 
 [alerts]
 baseline_hours = 72    # the trailing window each hour is compared with

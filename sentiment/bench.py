@@ -46,6 +46,17 @@ def _one_at_a_time(scorer: Any) -> Any:
     return run
 
 
+def _in_chunks(scorer: Any) -> Any:
+    """The batched way as the scoring stage runs it: one `score` call per SCORE_CHUNK mentions."""
+    from brandpulse.scoring import SCORE_CHUNK
+
+    def run(texts: list[str]) -> None:
+        for i in range(0, len(texts), SCORE_CHUNK):
+            scorer.score(texts[i : i + SCORE_CHUNK])
+
+    return run
+
+
 def _pipeline_one_at_a_time(scorer: Any) -> Any:
     """The naive way as most tutorials write it: a `transformers` feature-extraction pipeline on the same
     model, one text per call, then the same pooling (mean, L2), heads and language pick."""
@@ -67,16 +78,22 @@ def _pipeline_one_at_a_time(scorer: Any) -> Any:
     return run
 
 
-def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_baseline: bool = True) -> dict[str, Any]:
-    """Texts/s of the batched scorer and of the same model called one text at a time (the naive way).
+def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_baseline: bool = True,
+                  rounds: int = 4) -> dict[str, Any]:
+    """Texts/s of the batched scorer and of the naive ways, measured in the same run.
 
-    Both ways use the same loaded model, dtype/runtime, threads, normalisation and heads, so `ratio` comes
-    from batching alone (sorting by length + padding per batch). When the configured way is not torch fp32
-    (cpu_dtype "auto" → bfloat16, or runtime "onnx"), the naive way is also timed with the torch model in
-    fp32 first: `speedup_vs_fp32_naive` = batched rate / that rate, and `label_agreement_fp32` is the share
-    of texts whose sentiment label matches the fp32 model's (what the faster arithmetic costs).
-    `naive_pipeline_rate_fp32` is the other naive way: a `transformers` pipeline, one text per call, in fp32
-    (`speedup_vs_pipeline` = batched rate / that rate).
+    Ways: `rate` = the configured scorer, batched (length-sorted, padded per batch, batch workers on CPU);
+    `naive_rate` = the same scorer (model, dtype/runtime, heads, language pick) called one text at a time, on
+    the calling thread with torch's default threads; when the configured way is not torch fp32 (cpu_dtype
+    "auto" → bfloat16, or runtime "onnx") also `naive_rate_fp32` = the torch fp32 model one text at a time
+    (`speedup_vs_fp32_naive`) and `label_agreement_fp32` = share of sentiment labels equal to fp32's;
+    `naive_pipeline_rate_fp32` = a `transformers` feature-extraction pipeline on the fp32 model, one text per
+    call (`speedup_vs_pipeline`).
+
+    The ways take turns: `rounds` rounds, each running the batched way on all `n` texts (in the scoring stage's
+    chunks, SCORE_CHUNK texts per call; a smaller call sorts more coarsely and pads more) and each naive way on its
+    next slice of the naive texts, so load that drifts during the run (a shared VM) slows every way alike
+    instead of whichever ran last.
     """
     from sentiment.encoder import resolve_cpu_dtype
     from sentiment.scorer import load_scorer
@@ -85,65 +102,66 @@ def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_basel
     runtime = getattr(cfg, "runtime", "torch")
     fp32_cfg = cfg.model_copy(update={"cpu_dtype": "float32", "runtime": "torch"})
     t0 = time.perf_counter()
-    scorer = load_scorer(fp32_cfg)
+    fp32 = load_scorer(fp32_cfg)
     load_s = time.perf_counter() - t0
-    encoder = getattr(scorer, "encoder", None)
-    on_cpu = str(getattr(encoder, "device", "cpu")) == "cpu"
-    texts = bench_texts(n)
-    naive = texts[:naive_n]
-    out: dict[str, Any] = {}
-    scorer.score(texts[:8])  # warm-up (allocations, lazy init) for both ways
-    if hasattr(scorer, "heads") and getattr(encoder, "model", None) is not None:
-        pipe = _pipeline_one_at_a_time(scorer)
-        pipe(texts[:2])
-        out["naive_pipeline_rate_fp32"] = round(_rate(pipe, naive), 2)
-    casts = on_cpu and runtime == "torch" and wanted != "float32" and encoder is not None and hasattr(encoder, "model")
-    fp32_labels: list[str] | None = None
-    if on_cpu and (casts or runtime != "torch"):
-        if fp32_baseline:
-            out["naive_rate_fp32"] = round(_rate(_one_at_a_time(scorer), naive), 2)
-        fp32_labels = [s.label for s in scorer.score(texts)]
-    if casts:
-        import torch
-
-        assert encoder is not None
-        encoder.model.to(dtype=getattr(torch, wanted))
-        encoder.dtype = wanted
-        scorer.score(texts[:8])
-    elif runtime != "torch":
-        del scorer, encoder
+    fp32_encoder = getattr(fp32, "encoder", None)
+    on_cpu = str(getattr(fp32_encoder, "device", "cpu")) == "cpu"
+    differs = on_cpu and (runtime != "torch" or wanted != "float32")
+    scorer = fp32
+    if differs:
         t0 = time.perf_counter()
         scorer = load_scorer(cfg)
         load_s = time.perf_counter() - t0
-        encoder = getattr(scorer, "encoder", None)
-        scorer.score(texts[:8])
-    rate = _rate(scorer.score, texts)
-    naive_rate = _rate(_one_at_a_time(scorer), naive)
-    dtype = str(getattr(encoder, "dtype", "float32"))
+    encoder = getattr(scorer, "encoder", None)
+    texts = bench_texts(n)
+    naive = texts[:naive_n]
+    rounds = max(1, min(rounds, len(naive) or 1))
+    ways: dict[str, tuple[Any, list[str]]] = {"rate": (_in_chunks(scorer), texts),
+                                              "naive_rate": (_one_at_a_time(scorer), naive)}
+    if differs and fp32_baseline:
+        ways["naive_rate_fp32"] = (_one_at_a_time(fp32), naive)
+    if hasattr(fp32, "heads") and getattr(fp32_encoder, "model", None) is not None:
+        ways["naive_pipeline_rate_fp32"] = (_pipeline_one_at_a_time(fp32), naive)
+    for key, (fn, _) in ways.items():  # warm-up (allocations, lazy init, worker threads)
+        fn(texts[:64] if key == "rate" else texts[:2])
+    spent = dict.fromkeys(ways, 0.0)
+    done = dict.fromkeys(ways, 0)
+    for r in range(rounds):
+        for key, (fn, pool) in ways.items():
+            part = pool if key == "rate" else pool[r::rounds]
+            t0 = time.perf_counter()
+            fn(part)
+            spent[key] += time.perf_counter() - t0
+            done[key] += len(part)
+    rates = {key: done[key] / max(spent[key], 1e-9) for key in ways}
+    rate = rates["rate"]
     res: dict[str, Any] = {
         "rate": round(rate, 2),
-        "naive_rate": round(naive_rate, 2),
-        "ratio": round(rate / naive_rate, 2),
-        **out,
+        "naive_rate": round(rates["naive_rate"], 2),
+        "ratio": round(rate / rates["naive_rate"], 2),
+        **{k: round(v, 2) for k, v in rates.items() if k not in ("rate", "naive_rate")},
         "n": len(texts),
         "naive_n": len(naive),
+        "rounds": rounds,
         "batch_size": cfg.batch_size,
         "max_length": cfg.max_length,
         "runtime": runtime,
-        "dtype": dtype,
+        "dtype": str(getattr(encoder, "dtype", "float32")),
         "threads": _threads(),
+        "workers": int(getattr(encoder, "workers", 1)),
         "model": f"{scorer.name}@{scorer.revision}",
         "device": str(getattr(encoder, "device", "cpu")),
         "load_s": round(load_s, 2),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
-    if "naive_rate_fp32" in res:
-        res["speedup_vs_fp32_naive"] = round(rate / res["naive_rate_fp32"], 2)
-    if "naive_pipeline_rate_fp32" in res:
-        res["speedup_vs_pipeline"] = round(rate / res["naive_pipeline_rate_fp32"], 2)
-    if fp32_labels is not None:
+    if "naive_rate_fp32" in rates:
+        res["speedup_vs_fp32_naive"] = round(rate / rates["naive_rate_fp32"], 2)
+    if "naive_pipeline_rate_fp32" in rates:
+        res["speedup_vs_pipeline"] = round(rate / rates["naive_pipeline_rate_fp32"], 2)
+    if differs:
         mine = [s.label for s in scorer.score(texts)]
-        res["label_agreement_fp32"] = round(sum(a == b for a, b in zip(mine, fp32_labels, strict=True)) / len(texts), 4)
+        theirs = [s.label for s in fp32.score(texts)]
+        res["label_agreement_fp32"] = round(sum(a == b for a, b in zip(mine, theirs, strict=True)) / len(texts), 4)
     return res
 
 

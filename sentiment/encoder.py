@@ -124,6 +124,7 @@ class Encoder:
         name: str | None = None,
         revision: str | None = None,
         adapter: Path | str | None = None,
+        workers: int = 1,
     ) -> None:
         import torch
 
@@ -131,6 +132,11 @@ class Encoder:
             torch.set_num_threads(int(threads))
         self.source = str(model)
         self.device = resolve_device(device)
+        #: CPU batch workers (see `plan_cpu_workers`): (workers, torch threads each); (1, n) = one batch at a time.
+        self.workers, self.threads_per_worker = plan_cpu_workers(workers, int(torch.get_num_threads()))
+        if self.device != "cpu":
+            self.workers = 1
+        self._pool: Any = None
         self.batch_size = batch_size
         self.max_length = max_length
         self.prefix = prefix
@@ -173,9 +179,28 @@ class Encoder:
         bs = max(1, batch_size or self.batch_size)
         ids = self._tokenize(texts, self._limit(max_length))
         out = np.zeros((len(ids), self.dim), dtype=np.float32)
-        for rows in length_sorted_batches(ids, bs):
-            out[rows] = self._forward([ids[i] for i in rows])
+        batches = list(length_sorted_batches(ids, bs))
+        if self.workers > 1 and len(batches) > 1:
+            # a few batches at once, each on its own thread with few torch threads: on a small CPU this beats
+            # one batch on all threads (less synchronisation inside each small matrix product)
+            results = self._worker_pool().map(lambda rows: self._forward([ids[i] for i in rows]), batches)
+        else:
+            results = (self._forward([ids[i] for i in rows]) for rows in batches)
+        for rows, emb in zip(batches, results, strict=True):
+            out[rows] = emb
         return out
+
+    def _worker_pool(self) -> Any:
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            import torch
+
+            n = self.threads_per_worker
+            # torch's thread count is per thread: set in each worker, it leaves the caller's untouched
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="encoder",
+                                            initializer=lambda: torch.set_num_threads(n))
+        return self._pool
 
     def naive_embed_one_by_one(self, texts: Sequence[str], max_length: int | None = None) -> np.ndarray:
         """The benchmark's naive baseline: same model and pooling, one text per forward pass, no sorting."""
@@ -212,6 +237,15 @@ class Encoder:
             hidden = self.model(input_ids=ids_t, attention_mask=mask_t).last_hidden_state
             pooled = mean_pool(hidden.float(), mask_t)
             return torch.nn.functional.normalize(pooled, p=2.0, dim=1).cpu().numpy()
+
+
+def plan_cpu_workers(workers: int, threads: int) -> tuple[int, int]:
+    """(batch workers, torch threads per worker) for `[model] cpu_workers`: 0 = auto → up to 4 workers that share
+    the `threads` torch would use (2 threads → 2 workers × 1 thread; 16 → 4 × 4); 1 = one batch at a time."""
+    threads = max(1, threads)
+    n = min(4, threads) if workers <= 0 else min(workers, threads)
+    n = max(1, n)
+    return (n, max(1, threads // n)) if n > 1 else (1, threads)
 
 
 def apply_adapter(model: Any, path: Path | str) -> str:
@@ -352,6 +386,7 @@ def load_encoder(model_cfg: ModelConfig, adapter: Path | str | None = None) -> E
         "max_length": model_cfg.max_length,
         "batch_size": model_cfg.batch_size,
         "cpu_dtype": getattr(model_cfg, "cpu_dtype", "float32"),
+        "workers": getattr(model_cfg, "cpu_workers", 1),
         "adapter": adapter,
         "runtime": getattr(model_cfg, "runtime", "torch"),
     }

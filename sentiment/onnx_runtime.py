@@ -107,6 +107,7 @@ class OnnxEncoder(Encoder):
                  **options: Any) -> None:
         options["device"] = "cpu"
         options["cpu_dtype"] = "float32"
+        options["workers"] = 1  # ONNX Runtime runs one batch on all its threads
         super().__init__(model, **options)
         import onnxruntime as ort
 

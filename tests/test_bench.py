@@ -27,6 +27,7 @@ def test_bench_score_reports_batched_and_naive_rates(tmp_path: Path) -> None:
     # bf16 vs fp32 on the same texts: almost every label is the same
     assert out["label_agreement_fp32"] >= 0.9
     assert out["peak_rss_mb"] > 100 and "lora" in out["model"]
+    assert out["rounds"] == 4 and out["workers"] >= 1
     assert "naive transformers pipeline" in res.stdout
 
 
