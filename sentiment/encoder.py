@@ -137,6 +137,7 @@ class Encoder:
         if self.device != "cpu":
             self.workers = 1
         self._pool: Any = None
+        self._pool_pid = 0
         self.batch_size = batch_size
         self.max_length = max_length
         self.prefix = prefix
@@ -191,7 +192,7 @@ class Encoder:
         return out
 
     def _worker_pool(self) -> Any:
-        if self._pool is None:
+        if self._pool is None or self._pool_pid != os.getpid():  # a forked child has none of the parent's threads
             from concurrent.futures import ThreadPoolExecutor
 
             import torch
@@ -200,6 +201,7 @@ class Encoder:
             # torch's thread count is per thread: set in each worker, it leaves the caller's untouched
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="encoder",
                                             initializer=lambda: torch.set_num_threads(n))
+            self._pool_pid = os.getpid()
         return self._pool
 
     def naive_embed_one_by_one(self, texts: Sequence[str], max_length: int | None = None) -> np.ndarray:
