@@ -239,7 +239,10 @@ def bench_score(
         try:
             cfg = type(ctx.settings.model).model_validate({**ctx.settings.model.model_dump(), **overrides})
         except ValidationError as exc:
-            raise InputError(f"bad benchmark option: {exc.errors()[0]['msg']}") from None
+            err = exc.errors()[0]
+            option = "--" + str(err["loc"][0]).replace("_", "-") if err.get("loc") else "option"
+            raise InputError(f"bad benchmark option {option}: {err['msg'].removeprefix('Value error, ')}",
+                             hint="Run `brandpulse bench score --help` for the allowed values.") from None
         res = bench_scoring(cfg, n=n, naive_n=naive_n)
     console.print(f"batched: {res['rate']:.1f} texts/s   naive (same model, {res['dtype']}): {res['naive_rate']:.1f} texts/s   "
                   f"ratio: {res['ratio']:.1f}×   peak RSS: {res['peak_rss_mb']:.0f} MB   device: {res['device']}")
