@@ -777,8 +777,9 @@ def _tune_blend(P: np.ndarray, Pl: np.ndarray | None, Y: np.ndarray, M: np.ndarr
                 plan: TrainPlan) -> _Tuned:
     """Blend weight and thresholds: pooled over all rows (for any language), and per language (en/ru/uk rows)
     when the plan asks for it. Each blend weight is the one of `plan.blend_grid` whose thresholds give the best
-    macro-F1 on these rows; without n-gram probabilities (`Pl` None) it is 0."""
-    grid = plan.blend_grid if Pl is not None else (0.0,)
+    macro-F1 on these rows; without n-gram probabilities (`Pl` None) it is 0. Weight 0 (the embedding head alone)
+    is always tried first: it is the baseline the OOF figures compare with, and wins ties."""
+    grid = (0.0, *sorted({a for a in plan.blend_grid if a > 0})) if Pl is not None else (0.0,)
 
     def best(sel: np.ndarray, smooth: int) -> tuple[float, np.ndarray, float, float]:
         found: list[tuple[float, float, np.ndarray]] = []
