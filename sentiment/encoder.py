@@ -245,9 +245,8 @@ def plan_cpu_workers(workers: int, threads: int) -> tuple[int, int]:
     """(batch workers, torch threads per worker) for `[model] cpu_workers`: 0 = auto → up to 4 workers that share
     the `threads` torch would use (2 threads → 2 workers × 1 thread; 16 → 4 × 4); 1 = one batch at a time."""
     threads = max(1, threads)
-    n = min(4, threads) if workers <= 0 else min(workers, threads)
-    n = max(1, n)
-    return (n, max(1, threads // n)) if n > 1 else (1, threads)
+    n = max(1, min(4, threads) if workers <= 0 else min(workers, threads))
+    return n, threads // n
 
 
 def apply_adapter(model: Any, path: Path | str) -> str:

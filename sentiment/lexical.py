@@ -43,7 +43,7 @@ def ngram_features(texts: Sequence[str], ngram_range: tuple[int, int] = NGRAM_RA
 class NgramEmotionHead:
     """Per-emotion logistic regression on `ngram_features`, and how much of it to blend in per language."""
 
-    W: np.ndarray  # (E, n_features)
+    W: np.ndarray  # (E, n_features) float32, a view of _Wt
     b: np.ndarray  # (E,)
     emotions: tuple[str, ...]
     #: Share of this model in the blended probability, per language; `default_blend` for any other language.
@@ -53,8 +53,11 @@ class NgramEmotionHead:
     _Wt: np.ndarray = field(init=False, repr=False, compare=False, default_factory=lambda: np.zeros((0, 0)))
 
     def __post_init__(self) -> None:
-        # (F, E) contiguous float32: a sparse row times it touches only the rows of the text's n-grams
-        object.__setattr__(self, "_Wt", np.ascontiguousarray(np.asarray(self.W, dtype=np.float32).T))
+        # (F, E) contiguous float32: a sparse row times it touches only the rows of the text's n-grams; W becomes
+        # a view of it, so the weights are held once
+        Wt = np.ascontiguousarray(np.asarray(self.W, dtype=np.float32).T)
+        object.__setattr__(self, "_Wt", Wt)
+        object.__setattr__(self, "W", Wt.T)
 
     @property
     def n_features(self) -> int:
@@ -85,7 +88,7 @@ def save_ngram_head(head: NgramEmotionHead, directory: Path) -> None:
     """`emotion_ngrams.npz`: W as float16 (weights of n-grams never seen in training are exactly 0)."""
     langs = sorted(head.blend)
     np.savez_compressed(
-        Path(directory) / FILE, W=head.W.astype(np.float16), b=head.b.astype(np.float32),
+        Path(directory) / FILE, W=head.W.astype(np.float16, order="C"), b=head.b.astype(np.float32),
         emotions=np.array(head.emotions), blend_langs=np.array(langs, dtype=str),
         blend=np.array([head.blend[k] for k in langs], dtype=np.float32),
         default_blend=np.array(head.default_blend, dtype=np.float32), ngram_range=np.array(head.ngram_range),
