@@ -9,15 +9,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from brandpulse.store.dialect import upsert_insert
+from brandpulse.errors import StoreError
+from brandpulse.store import postgres_bulk, sqlite_bulk
 from brandpulse.store.engine import session_scope
-from brandpulse.store.schema import AuthorRow, MentionRow, RollupRow, ScoreRow
-from brandpulse.types import Mention, utcnow
+from brandpulse.store.schema import MentionRow, RollupRow, ScoreRow
+from brandpulse.types import Mention
 
 log = logging.getLogger(__name__)
-
-#: Rows per INSERT statement (keeps SQLite under its bound-parameter limit).
-CHUNK = 400
 
 
 @dataclass(frozen=True)
@@ -28,55 +26,6 @@ class InsertResult:
     new_ids: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
-def _upsert_authors(session: Session, mentions: Sequence[Mention]) -> dict[tuple[str, str], int]:
-    latest: dict[tuple[str, str], Mention] = {}
-    for m in mentions:
-        k = (m.platform, m.author.handle)
-        if k not in latest or m.created_at >= latest[k].created_at:
-            latest[k] = m
-    rows = [
-        {
-            "platform": p,
-            "handle": h,
-            "display_name": m.author.display_name,
-            "followers": m.author.followers,
-            "crm_confirmed": False,
-            "first_seen": m.created_at,
-            "last_seen": m.created_at,
-        }
-        for (p, h), m in latest.items()
-    ]
-    table = AuthorRow.__table__
-    for i in range(0, len(rows), CHUNK):
-        stmt = upsert_insert(session, table).values(rows[i : i + CHUNK])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["platform", "handle"],
-            set_={
-                "display_name": func.coalesce(stmt.excluded.display_name, table.c.display_name),
-                "followers": func.coalesce(stmt.excluded.followers, table.c.followers),
-                "last_seen": func.max(stmt.excluded.last_seen, table.c.last_seen)
-                if session.get_bind().dialect.name == "sqlite"
-                else func.greatest(stmt.excluded.last_seen, table.c.last_seen),
-                "first_seen": func.min(stmt.excluded.first_seen, table.c.first_seen)
-                if session.get_bind().dialect.name == "sqlite"
-                else func.least(stmt.excluded.first_seen, table.c.first_seen),
-            },
-        )
-        session.execute(stmt)
-    ids: dict[tuple[str, str], int] = {}
-    keys = list(latest)
-    for i in range(0, len(keys), CHUNK):
-        part = keys[i : i + CHUNK]
-        for platform in {p for p, _ in part}:
-            handles = [h for p, h in part if p == platform]
-            q = select(AuthorRow.id, AuthorRow.platform, AuthorRow.handle).where(
-                AuthorRow.platform == platform, AuthorRow.handle.in_(handles)
-            )
-            for row in session.execute(q):
-                ids[(row.platform, row.handle)] = row.id
-    return ids
-
-
 def insert_mentions_in(session: Session, mentions: Sequence[Mention]) -> InsertResult:
     """Bulk upsert inside an open transaction; duplicates (platform, native id) are ignored."""
     unique: dict[tuple[str, str], Mention] = {}
@@ -85,41 +34,12 @@ def insert_mentions_in(session: Session, mentions: Sequence[Mention]) -> InsertR
     batch = list(unique.values())
     if not batch:
         return InsertResult(0, len(mentions))
-    author_ids = _upsert_authors(session, batch)
-    now = utcnow()
-    rows = [
-        {
-            "platform": m.platform,
-            "native_id": m.native_id,
-            "url": m.url,
-            "author_id": author_ids[(m.platform, m.author.handle)],
-            "author_handle": m.author.handle,
-            "author_followers": m.author.followers,
-            "text": m.text,
-            "lang": m.language,
-            "created_at": m.created_at,
-            "likes": m.engagement.likes,
-            "reposts": m.engagement.reposts,
-            "replies": m.engagement.replies,
-            "parent_id": m.parent_id,
-            "brand": m.brand,
-            "query": m.query,
-            "raw": m.raw,
-            "ingested_at": now,
-        }
-        for m in batch
-    ]
-    new_ids: dict[tuple[str, str], int] = {}
-    table = MentionRow.__table__
-    for i in range(0, len(rows), CHUNK):
-        stmt = (
-            upsert_insert(session, table)
-            .values(rows[i : i + CHUNK])
-            .on_conflict_do_nothing(index_elements=["platform", "native_id"])
-            .returning(table.c.id, table.c.platform, table.c.native_id)
-        )
-        for r in session.execute(stmt):
-            new_ids[(r.platform, r.native_id)] = r.id
+    bulk = {"sqlite": sqlite_bulk.insert_mentions, "postgresql": postgres_bulk.insert_mentions}.get(
+        session.get_bind().dialect.name
+    )
+    if bulk is None:
+        raise StoreError(f"database dialect {session.get_bind().dialect.name!r} is not supported (use SQLite or PostgreSQL)")
+    new_ids = bulk(session.connection().connection.dbapi_connection, batch)
     return InsertResult(new=len(new_ids), duplicates=len(mentions) - len(new_ids), new_ids=new_ids)
 
 
