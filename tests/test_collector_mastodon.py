@@ -26,8 +26,9 @@ from mastodon import Mastodon
 
 from brandpulse.errors import CredentialsError, SourceError
 from brandpulse.types import Cursor, Mention
-from listener.mastodon import MastodonCollector, html_to_text, status_to_mention
+from listener.mastodon import MastodonCollector, MastodonOptions, html_to_text, status_to_mention
 from tests.fakeserver import LocalServer, QuietHandler, Sleeps, fake_query_module, send
+from tests.options import pop_options
 
 FIX = Path(__file__).parent / "fixtures" / "mastodon"
 T0 = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
@@ -216,7 +217,7 @@ def collector(client: Mastodon, **kw: Any) -> MastodonCollector:
     kw.setdefault("page_limit", 5)
     kw.setdefault("now", lambda: T0 + timedelta(hours=1))
     kw.setdefault("sleep", Sleeps())
-    return MastodonCollector(client, **kw)
+    return MastodonCollector(pop_options(MastodonOptions, kw, keep=("hashtags",)), client, **kw)
 
 
 # --------------------------------------------------------------------------- parsing
