@@ -565,6 +565,7 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
             params=params,
             output_encoding="application/json",
         )
+        self.state.last_error = None
         self._note_rate_headers(getattr(resp, "headers", None) or {})
         content = resp.content
         if not isinstance(content, dict):

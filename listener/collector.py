@@ -140,8 +140,8 @@ class BaseCollector(Generic[OptionsT]):
     #: Exceptions retried with backoff by `call_with_limits` (besides `Transient`).
     transient_errors: ClassVar[tuple[type[BaseException], ...]] = ()
     #: Backoff between retries: `retry_multiplier` × 2^(n-1) s, within [`retry_min_wait`, 60].
-    retry_multiplier: ClassVar[float] = 1.0
-    retry_min_wait: ClassVar[float] = 1.0
+    retry_multiplier: float = 1.0
+    retry_min_wait: float = 1.0
     #: The longest wait after a 429 without a reset time (60 s doubling up to this).
     rate_limit_cap: ClassVar[float] = 900.0
     #: Pass unknown-key errors as pydantic words them (False) or as "unknown key".
@@ -262,9 +262,7 @@ class BaseCollector(Generic[OptionsT]):
         waits = 0
         while True:
             try:
-                result = retry(fn, *args, **kwargs)
-                self.state.last_error = None
-                return result
+                return retry(fn, *args, **kwargs)
             except Exception as exc:
                 limit = self.rate_limit_of(exc)
                 if limit is None:

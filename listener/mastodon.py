@@ -477,7 +477,9 @@ class MastodonCollector(BaseCollector[MastodonOptions]):
                 raise
 
         self._current = s
-        return self.call_with_limits(f"{s.kind} {s.value!r}", guarded)
+        result = self.call_with_limits(f"{s.kind} {s.value!r}", guarded)
+        self.state.last_error = None
+        return result
 
     def rate_limit_wait(self, seconds: float | None, attempt: int) -> float:
         return min(super().rate_limit_wait(seconds, attempt), 15 * 60.0)
