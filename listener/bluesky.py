@@ -44,7 +44,7 @@ from websockets.sync.client import connect as ws_connect
 
 from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, SourceError
 from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention
-from listener.collector import BaseCollector, RateLimited, SourceOptions, parse_options
+from listener.collector import BaseCollector, ListenOptions, RateLimited, SourceOptions, parse_options
 from listener.common import BrandPlan, backoff, parse_time
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ def parse_position(position: str) -> tuple[int, set[str]] | None:
 
 
 # --------------------------------------------------------------------------- options
-class BlueskyOptions(SourceOptions):
+class BlueskyOptions(ListenOptions):
     """``[sources.bluesky]`` keys."""
 
     renamed: ClassVar[dict[str, str]] = {"search_limit": "page_size", "catch_up": "stop_when_live"}
@@ -207,10 +207,6 @@ class BlueskyOptions(SourceOptions):
     url: str = DEFAULT_JETSTREAM_URL
     #: Stop one fetch after this many items (Mentions + Deletions); None = no limit.
     max_events: int | None = Field(None, ge=1)
-    #: Longest one fetch listens.
-    duration_s: float = Field(300.0, gt=0)
-    #: Return when no event arrives for this long.
-    idle_timeout_s: float = Field(30.0, gt=0)
     #: Return once events reach the moment the fetch began (was ``catch_up``).
     stop_when_live: bool = True
     #: First run only: replay this far back (Jetstream keeps about a day). 0 = live only.
@@ -467,7 +463,7 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
         except MalformedItemError as exc:
             log.warning("bluesky: skipped post %s: %s", uri, exc.reason)
             return
-        if self.match is None or self.match(mention):
+        if self.wanted(mention):
             yield mention
 
     # -- search -------------------------------------------------------------------------
@@ -511,7 +507,7 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
         for uri, (_, at_s, pv) in sorted(collected.items(), key=lambda kv: (kv[1][0], kv[0])):
             self._advance_search_pos(at_s, uri)
             mention = self._view_to_mention(pv)
-            if mention is not None and (self.match is None or self.match(mention)):
+            if mention is not None and self.wanted(mention):
                 yield mention
 
     def _advance_search_pos(self, at: str, uri: str) -> None:

@@ -74,10 +74,21 @@ class SourceOptions(BaseModel):
         return out
 
 
+class ListenOptions(SourceOptions):
+    """The keys of a source that listens to a live stream (Jetstream, Mastodon streaming)."""
+
+    #: Longest one fetch listens.
+    duration_s: float = Field(300.0, gt=0)
+    #: Return when no event arrives for this long.
+    idle_timeout_s: float = Field(30.0, gt=0)
+
+
 OptionsT = TypeVar("OptionsT", bound=SourceOptions)
 
 
-def parse_options(model: type[OptionsT], source: str, source_cfg: Mapping[str, Any], *, name_unknown_keys: bool = True) -> OptionsT:
+def parse_options(
+    model: type[OptionsT], source: str, source_cfg: Mapping[str, Any], *, name_unknown_keys: bool = True
+) -> OptionsT:
     """``[sources.<source>]`` validated by `model`; the first error as ``ConfigError("[sources.<source>] <key>: <msg>")``.
 
     An error on a renamed key names the key as the user wrote it (and its new name).

@@ -169,7 +169,7 @@ class HackerNewsCollector(BaseCollector[HNOptions]):
                 continue
             mention = self._mention(hit, q)
             self._advance(ts, oid)
-            if mention is None or (self.match is not None and not self.match(mention)):
+            if mention is None or not self.wanted(mention):
                 continue
             yield mention
 

@@ -38,7 +38,7 @@ from pydantic import Field
 
 from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, SourceError
 from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention
-from listener.collector import BaseCollector, RateLimited, SourceOptions
+from listener.collector import BaseCollector, ListenOptions, RateLimited, SourceOptions
 from listener.common import BrandPlan, health, parse_time
 
 try:  # Mastodon.py is a hard dependency; the guard only keeps the import error readable
@@ -215,8 +215,10 @@ class _Doorbell(StreamListener):
 
 
 # --------------------------------------------------------------------------- options
-class MastodonOptions(SourceOptions):
-    """``[sources.mastodon]`` keys."""
+class MastodonOptions(ListenOptions):
+    """``[sources.mastodon]`` keys (``duration_s``: how long one fetch listens to the stream)."""
+
+    renamed: ClassVar[dict[str, str]] = {"stream_duration_s": "duration_s", "stream_idle_timeout_s": "idle_timeout_s"}
 
     #: Instances to read (base URLs).
     instances: list[str] = Field(default_factory=lambda: [DEFAULT_INSTANCE], min_length=1)
@@ -226,9 +228,8 @@ class MastodonOptions(SourceOptions):
     search: bool | None = None
     #: Use the streaming API for hashtags (needs a user token since Mastodon 4.2).
     stream: bool = False
-    #: How long one fetch listens to the stream, and how long it waits without news before returning.
-    stream_duration_s: float = Field(300.0, gt=0)
-    stream_idle_timeout_s: float = Field(60.0, gt=0)
+    #: Stream mode: return when no news arrives for this long (was ``stream_idle_timeout_s``).
+    idle_timeout_s: float = Field(60.0, gt=0)
     #: Only statuses local to each instance.
     local: bool = False
     #: How far back the first run starts.
@@ -273,8 +274,8 @@ class MastodonCollector(BaseCollector[MastodonOptions]):
         self.lookback = timedelta(hours=options.lookback_hours)
         self.page_limit = options.page_limit
         self.max_pages = options.max_pages
-        self.stream_duration_s = options.stream_duration_s
-        self.stream_idle_timeout_s = options.stream_idle_timeout_s
+        self.stream_duration_s = options.duration_s
+        self.stream_idle_timeout_s = options.idle_timeout_s
         self._positions: dict[str, str] = {}
         self._touched = False
         self._captured: dict[str, Any] = {}
@@ -390,7 +391,7 @@ class MastodonCollector(BaseCollector[MastodonOptions]):
                 if mention is None or mention.native_id in seen:
                     continue
                 seen.add(mention.native_id)
-                if self.match is not None and not self.match(mention):
+                if not self.wanted(mention):
                     continue
                 yield mention
             newest = self._positions.get(s.key)

@@ -445,7 +445,7 @@ class RedditCollector(BaseCollector[RedditOptions]):
         except MalformedItemError as exc:
             log.warning("skipping malformed Reddit item %s: %s", exc.item_id or vars(item).get("id"), exc.reason)
             return None
-        if self.match is not None and not self.match(mention):
+        if not self.wanted(mention):
             return None
         return mention
 

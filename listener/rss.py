@@ -371,7 +371,7 @@ class RSSCollector(BaseCollector[RSSOptions]):
             return None
         state.remember(mention.native_id, dated, self.max_seen)
         self._touched = True
-        if self.match is not None and not self.match(mention):
+        if not self.wanted(mention):
             return None
         return mention
 

@@ -397,11 +397,8 @@ class XCollector(_XBase):
                 continue
             self._position = nid
             mention = _parse_or_log(tweet, users, brand=self.brand, query=self.query)
-            if mention is None:
-                continue
-            if self.match is not None and not self.match(mention):
-                continue
-            yield mention
+            if mention is not None and self.wanted(mention):
+                yield mention
 
     def cursor(self) -> Cursor | None:
         if self._position is None:
@@ -685,6 +682,5 @@ class XStreamCollector(_XBase):
             mention = _parse_or_log(tweet, users, brand=target.brand, query=target.query)
             if mention is None:
                 return
-            if target.match is not None and not target.match(mention):
-                continue
-            yield mention
+            if target.match is None or target.match(mention):
+                yield mention

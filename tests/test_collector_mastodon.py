@@ -429,7 +429,7 @@ def test_match_filter_drops_non_matching(fake: FakeMastodon, clients: list[Masto
 def test_stream_update_triggers_gap_free_poll(fake: FakeMastodon, clients: list[Mastodon]) -> None:
     items = timeline(3)
     fake.tags["acme"] = list(items)
-    c = collector(make_client(fake, clients, TOKEN), stream=True, stream_duration_s=5, stream_idle_timeout_s=0.5)
+    c = collector(make_client(fake, clients, TOKEN), stream=True, duration_s=5, idle_timeout_s=0.5)
     gen = c.fetch(None)
     first = [next(gen) for _ in range(3)]
     assert [m.native_id for m in first] == [s["uri"] for s in items]
