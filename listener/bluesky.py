@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -46,6 +47,10 @@ from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError,
 from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention
 from listener.collector import BaseCollector, ListenOptions, RateLimited, SourceOptions, parse_options
 from listener.common import BrandPlan, backoff, parse_time
+from listener.query.compiling import Dialect, Lowering, compile_queries, conj_seqs, dnf, lower_positive_only, word_or_phrase
+from listener.query.matching import Query
+from listener.query.normal_form import NF
+from listener.query.syntax import Field as QueryField
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +201,41 @@ def parse_position(position: str) -> tuple[int, set[str]] | None:
     return int(head), {h for h in tail.split(",") if h}
 
 
+# --------------------------------------------------------------------------- search dialect
+_BSKY_HANDLE_RE = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+
+
+def _compile_bluesky(nf: NF, low: Lowering) -> tuple[str | None, list[str]]:
+    """``app.bsky.feed.searchPosts`` ``q``: syntax officially unspecified; the reference implementation pulls
+    ``from:``/``lang:``/``#tag`` out as global filters and runs the rest as an OpenSearch
+    ``simple_query_string`` (AND by default, ``|`` for OR)."""
+    conjs = dnf(lower_positive_only(nf, low, "Bluesky", lambda h: _BSKY_HANDLE_RE.fullmatch(h) is not None), low)
+    queries: list[str] = []
+    for conj in conjs:
+        parts = [word_or_phrase(seq) for seq in conj_seqs(conj)]
+        authors = sorted(lit.atom.value for lit in conj if isinstance(lit.atom, QueryField))
+        if authors:  # searchPosts takes one author; a second from: can only narrow
+            parts.append(f"from:{authors[0]}")
+        queries.append(" ".join(parts))
+    # One string: alternatives joined with "|" (OR in the reference implementation's
+    # simple_query_string); from: is a global filter there, so it is left out.
+    groups = [" ".join(word_or_phrase(seq) for seq in conj_seqs(c)) for c in conjs]
+    single = (
+        queries[0]
+        if len(queries) == 1
+        else " | ".join(f"({g})" if len(conj_seqs(c)) > 1 else g for g, c in zip(groups, conjs, strict=True))
+    )
+    return single, queries
+
+
+BLUESKY_DIALECT = Dialect("bluesky", _compile_bluesky)
+
+
+def compile_bluesky(query: Query | str) -> list[str]:
+    """``app.bsky.feed.searchPosts`` ``q`` strings whose union covers the query."""
+    return compile_queries(query, "bluesky")
+
+
 # --------------------------------------------------------------------------- options
 class BlueskyOptions(ListenOptions):
     """``[sources.bluesky]`` keys."""
@@ -237,6 +277,7 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
     """Bluesky posts for one brand, from Jetstream (default) or searchPosts."""
 
     name: ClassVar[str] = "bluesky"
+    dialect: ClassVar[Dialect | None] = BLUESKY_DIALECT
     Options: ClassVar[type[SourceOptions]] = BlueskyOptions
     secret_env: ClassVar[tuple[str, ...]] = ("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD")
 

@@ -34,6 +34,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from brandpulse.errors import ConfigError, RateLimitedError, SourceError
 from brandpulse.types import Cursor, Deletion, Mention, utcnow
 from listener.common import BrandPlan, brand_plans, describe, health, log_retry, rate_limit_wait
+from listener.query.compiling import Dialect
 
 if TYPE_CHECKING:
     from brandpulse.config import Settings
@@ -144,6 +145,8 @@ class BaseCollector(Generic[OptionsT]):
     name: ClassVar[str]
     #: The collector's ``[sources.<name>]`` model.
     Options: ClassVar[type[SourceOptions]] = SourceOptions
+    #: The platform's search dialect (None: no server-side search, every post is filtered locally).
+    dialect: ClassVar[Dialect | None] = None
     #: Environment variables (or secrets-file keys) holding this platform's credentials.
     secret_env: ClassVar[tuple[str, ...]] = ()
     #: The platform's name in logs and error messages.

@@ -78,6 +78,10 @@ class BrandPlan:
         """The brand's query in `platform`'s own search syntax (None where it has none)."""
         return self.spec.compile_for(platform)
 
+    def searches(self, platform: str) -> list[str]:
+        """The searches to run on `platform` whose union covers the brand's query (empty: none it can run)."""
+        return list(self.spec.compile_queries(platform))
+
     def collector_args(self, query: str | None) -> dict[str, Any]:
         """The ``brand``/``query``/``match``/``key`` arguments of this brand's collector (cursor key = brand name)."""
         return {"brand": self.name, "query": query, "match": self.match, "key": self.name}

@@ -33,12 +33,39 @@ from listener.common import BrandPlan, backoff, html_to_text, parse_retry_after
 if TYPE_CHECKING:
     pass
 
+from listener.query.compiling import Dialect, Lowering, compile_queries, conj_seqs, dnf, lower_positive_only
+from listener.query.matching import Query
+from listener.query.normal_form import NF, Conj
+
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://hn.algolia.com/api/v1"
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
 #: Algolia's default `paginationLimitedTo` for the HN index.
 ALGOLIA_MAX_HITS = 1000
+
+
+# --------------------------------------------------------------------------- search dialect
+def _hn_words(conj: Conj) -> str:
+    return " ".join(dict.fromkeys(w for seq in conj_seqs(conj) for _, w in seq.tokens))
+
+
+def _compile_hn(nf: NF, low: Lowering) -> tuple[str | None, list[str]]:
+    """Algolia ``query``: words are AND-ed, no OR; the searches are the query's alternatives, each as words."""
+    conjs = dnf(lower_positive_only(nf, low, "Hacker News"), low)
+    queries = [_hn_words(conj) for conj in conjs]
+    # One Algolia query can only AND words: the words every alternative needs (maybe none,
+    # i.e. every item — still a superset).
+    common = [w for w in _hn_words(conjs[0]).split() if all(w in _hn_words(c).split() for c in conjs)]
+    return (queries[0] if len(queries) == 1 else " ".join(common)), queries
+
+
+HN_DIALECT = Dialect("hackernews", _compile_hn, explain_all=True)
+
+
+def compile_hn(query: Query | str) -> list[str]:
+    """Hacker News (Algolia) keyword queries whose union covers the query (Algolia ANDs the words)."""
+    return compile_queries(query, "hackernews")
 
 
 def _sort_key(hit: dict[str, Any]) -> tuple[int, int, str]:
@@ -70,6 +97,7 @@ class HackerNewsCollector(BaseCollector[HNOptions]):
     """Stories and comments mentioning a brand, from the Algolia HN Search API."""
 
     name: ClassVar[str] = "hackernews"
+    dialect: ClassVar[Dialect | None] = HN_DIALECT
     Options: ClassVar[type[SourceOptions]] = HNOptions
     name_unknown_keys: ClassVar[bool] = False
     retry_min_wait: float = 0.0
@@ -106,9 +134,7 @@ class HackerNewsCollector(BaseCollector[HNOptions]):
     # -- config --------------------------------------------------------------
     @classmethod
     def brand_args(cls, plan: BrandPlan, options: HNOptions, shared: Any) -> dict[str, Any] | None:
-        from listener.query import compile_hn
-
-        queries = compile_hn(plan.spec)
+        queries = plan.searches(cls.name)
         if not queries:
             log.warning("hackernews: brand %s has no query Hacker News can run; skipped", plan.name)
             return None

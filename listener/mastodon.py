@@ -54,6 +54,19 @@ try:  # Mastodon.py is a hard dependency; the guard only keeps the import error 
 except ImportError as exc:  # pragma: no cover
     raise ImportError("the mastodon source needs Mastodon.py (pip install Mastodon.py)") from exc
 
+from listener.query.compiling import (
+    Dialect,
+    Lowering,
+    compile_queries,
+    conj_seqs,
+    dnf,
+    lower_positive_only,
+    selectivity,
+    word_or_phrase,
+)
+from listener.query.matching import Query
+from listener.query.normal_form import NF
+
 log = logging.getLogger(__name__)
 
 DEFAULT_INSTANCE = "https://mastodon.social"
@@ -214,6 +227,32 @@ class _Doorbell(StreamListener):
         log.info("mastodon stream %s dropped (%s); the final poll catches up", self._key, err.__class__.__name__)
 
 
+# --------------------------------------------------------------------------- search dialect
+def _compile_mastodon(nf: NF, low: Lowering) -> tuple[str | None, list[str]]:
+    """``/api/v2/search`` ``q``: bare clauses are OR-ed ("should", at least one), ``+clause`` is required
+    ("must"), no OR groups, stemming, ``from:`` fails for unknown accounts: positive words/phrases only."""
+    conjs = dnf(lower_positive_only(nf, low, "Mastodon"), low)
+    queries: list[str] = []
+    singles = [word_or_phrase(conj_seqs(c)[0]) for c in conjs if len(c) == 1]
+    if singles:
+        queries.append(" ".join(singles))
+    for conj in conjs:
+        if len(conj) > 1:
+            seqs = [word_or_phrase(seq) for seq in conj_seqs(conj)]
+            queries.append(" ".join([seqs[0], *("+" + s for s in seqs[1:])]))
+    # One string: one clause of each alternative, all "should" (a superset of each alternative).
+    single = " ".join(dict.fromkeys(word_or_phrase(max(conj_seqs(c), key=selectivity)) for c in conjs))
+    return single, queries
+
+
+MASTODON_DIALECT = Dialect("mastodon", _compile_mastodon)
+
+
+def compile_mastodon(query: Query | str) -> list[str]:
+    """Mastodon ``/api/v2/search?type=statuses`` ``q`` strings whose union covers the query."""
+    return compile_queries(query, "mastodon")
+
+
 # --------------------------------------------------------------------------- options
 class MastodonOptions(ListenOptions):
     """``[sources.mastodon]`` keys (``duration_s``: how long one fetch listens to the stream)."""
@@ -248,6 +287,7 @@ class MastodonCollector(BaseCollector[MastodonOptions]):
     """Hashtag timelines + status search on one or more instances, for one brand."""
 
     name: ClassVar[str] = "mastodon"
+    dialect: ClassVar[Dialect | None] = MASTODON_DIALECT
     label: ClassVar[str] = "mastodon"
     Options: ClassVar[type[SourceOptions]] = MastodonOptions
     secret_env: ClassVar[tuple[str, ...]] = ("MASTODON_ACCESS_TOKEN",)
@@ -353,7 +393,7 @@ class MastodonCollector(BaseCollector[MastodonOptions]):
         for instance in self._clients:
             out.extend(_Stream(instance, "tag", t) for t in self.hashtags)
             if self.search:
-                out.append(_Stream(instance, "search", self.query or self.brand))
+                out.append(_Stream(instance, "search", self.query or self.brand or self.key))
         return out
 
     def _load_positions(self, since: Cursor | None) -> dict[str, str]:

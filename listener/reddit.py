@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Generator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -54,6 +55,10 @@ from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError,
 from brandpulse.types import AuthorRef, Cursor, Engagement, Mention
 from listener.collector import BaseCollector, RateLimited, SourceOptions, parse_options
 from listener.common import BrandPlan, backoff, describe
+from listener.query.compiling import Dialect, Lowering, compile_for, positives_first, seq_text, word_or_phrase
+from listener.query.matching import Query
+from listener.query.normal_form import NF, TRUE, Lit, NAnd, NOr, plain
+from listener.query.syntax import Field as QueryField
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +164,64 @@ def parse_item(item: Any, *, brand: str | None, query: str | None) -> Mention:
     )
 
 
+# --------------------------------------------------------------------------- search dialect
+_REDDIT_USER_RE = re.compile(r"[a-z0-9_-]{3,20}")
+
+
+def _lower_reddit(nf: NF, low: Lowering) -> NF:
+    def lit(n: Lit) -> NF:
+        atom = n.atom
+        if isinstance(atom, QueryField):
+            if atom.name == "lang":
+                low.widen("Reddit search has no language filter: lang: is applied locally")
+                return TRUE
+            if _REDDIT_USER_RE.fullmatch(atom.value) is None:
+                low.widen(f"from:{atom.value} is not a Reddit username; searched without it")
+                return TRUE
+            return n
+        if n.neg:
+            low.widen(f"NOT {word_or_phrase(atom)}: Reddit stems words, so exclusions are applied locally")
+            return TRUE
+        if any(s for s, _ in atom.tokens):
+            low.widen(f"{word_or_phrase(atom)}: searched as plain words on Reddit")
+            return Lit(plain(atom))
+        return n
+
+    return low.drop_negative_ors(low.lower(nf, lit))
+
+
+def _render_reddit(n: NF) -> str:
+    if isinstance(n, Lit):
+        atom = n.atom
+        if isinstance(atom, QueryField):
+            core = f"author:{atom.value}"
+        else:
+            text = seq_text(atom)
+            core = f'"{text}"' if len(atom.tokens) > 1 else text
+        return f"NOT {core}" if n.neg else core
+    if isinstance(n, NAnd | NOr):
+        joiner = " AND " if isinstance(n, NAnd) else " OR "
+        items = positives_first(n) if isinstance(n, NAnd) else n.items
+        return joiner.join(f"({_render_reddit(c)})" if isinstance(c, NAnd | NOr) else _render_reddit(c) for c in items)
+    raise AssertionError("constants are folded away before rendering")  # pragma: no cover
+
+
+def _compile_reddit(nf: NF, low: Lowering) -> tuple[str | None, list[str]]:
+    """Lucene syntax (praw's default ``syntax="lucene"``): ``AND``/``OR``/``NOT``, parentheses, ``"phrase"``,
+    ``author:``. Reddit stems and has no language filter, so negated words and ``lang:`` are dropped;
+    ``NOT author:x`` is kept."""
+    text = _render_reddit(_lower_reddit(nf, low))
+    return text, [text]
+
+
+REDDIT_DIALECT = Dialect("reddit", _compile_reddit)
+
+
+def compile_reddit(query: Query | str) -> str | None:
+    """Reddit search query in Lucene syntax (praw ``subreddit.search(q, syntax="lucene")``)."""
+    return compile_for(query, "reddit")
+
+
 # --------------------------------------------------------------------------- options
 class RedditOptions(SourceOptions):
     """``[sources.reddit]`` options."""
@@ -243,6 +306,7 @@ class RedditCollector(BaseCollector[RedditOptions]):
 
     name: ClassVar[str] = SOURCE
     label: ClassVar[str] = "Reddit"
+    dialect: ClassVar[Dialect | None] = REDDIT_DIALECT
     Options: ClassVar[type[SourceOptions]] = RedditOptions
     secret_env: ClassVar[tuple[str, ...]] = ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USER_AGENT")
     transient_errors: ClassVar[tuple[type[BaseException], ...]] = _TRANSIENT

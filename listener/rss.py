@@ -420,7 +420,7 @@ class RSSCollector(BaseCollector[RSSOptions]):
 
     # -- HTTP ----------------------------------------------------------------
     def _get(self, url: str, headers: dict[str, str]) -> httpx.Response:
-        return self.call_with_limits(_describe(url), self._get_once, url, headers)  # type: ignore[no-any-return]
+        return self.call_with_limits(_describe(url), self._get_once, url, headers)
 
     def _get_once(self, url: str, headers: dict[str, str]) -> httpx.Response:
         try:

@@ -56,6 +56,20 @@ from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError,
 from brandpulse.types import AuthorRef, Cursor, Engagement, Mention
 from listener.collector import BaseCollector, RateLimited, SourceOptions, SourceState
 from listener.common import BrandPlan, backoff, brand_plans, describe
+from listener.query.compiling import (
+    Dialect,
+    Lowering,
+    compile_for,
+    is_accented,
+    positives_first,
+    prepare,
+    seq_text,
+    word_or_phrase,
+)
+from listener.query.matching import Query
+from listener.query.normal_form import FALSE, NF, TRUE, Lit, NAnd, NOr, Seq, make, nnf, plain
+from listener.query.syntax import Field as QueryField
+from listener.query.syntax import syntax_error
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +101,139 @@ TWEET_FIELDS = [
 
 _TRANSIENT = (tweepy.TwitterServerError, requests.ConnectionError, requests.Timeout)
 _NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+# --------------------------------------------------------------------------- search dialect
+#: X API v2 recent search, self-serve access: 512 characters per query (Enterprise: 4,096).
+X_MAX_QUERY_LENGTH = 512
+_X_USER_RE = re.compile(r"[a-z0-9_]{1,15}")
+_X_CASHTAG_RE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _x_seq_ok(seq: Seq) -> bool:
+    """Can X express this token sequence exactly (hashtag/mention/cashtag rules)?"""
+    if len(seq.tokens) > 1:
+        return all(s == "" for s, _ in seq.tokens)  # inside "…", X treats #/@/$ tokens as plain words
+    sigil, word = seq.tokens[0]
+    if sigil == "#":
+        return not word.isdigit()
+    if sigil == "@":
+        return _X_USER_RE.fullmatch(word) is not None
+    if sigil == "$":
+        return _X_CASHTAG_RE.fullmatch(word) is not None
+    return True
+
+
+def _lower_x(nf: NF, low: Lowering) -> NF:
+    def lit(n: Lit) -> NF:
+        atom = n.atom
+        if isinstance(atom, QueryField):
+            if atom.name == "from" and _X_USER_RE.fullmatch(atom.value) is None:
+                low.widen(f"from:{atom.value} is not an X username; searched without it")
+                return TRUE
+            return n
+        if n.neg:
+            if is_accented(atom):
+                low.widen(f"-{word_or_phrase(atom)}: X folds accents, so excluding it could hide posts; filtered locally")
+                return TRUE
+            if not _x_seq_ok(atom):
+                low.widen(f"-{word_or_phrase(atom)}: X matches it more loosely; filtered locally")
+                return TRUE
+            return n
+        if not _x_seq_ok(atom):
+            low.widen(f"{word_or_phrase(atom)}: searched as plain words on X")
+            return Lit(plain(atom))
+        return n
+
+    return low.drop_negative_ors(low.lower(nf, lit))
+
+
+def _render_x(n: NF) -> str:
+    if isinstance(n, Lit):
+        atom = n.atom
+        if isinstance(atom, QueryField):
+            return ("-" if n.neg else "") + f"{atom.name}:{atom.value}"
+        text = seq_text(atom)
+        if len(atom.tokens) > 1:
+            return ("-" if n.neg else "") + f'"{text}"'
+        if n.neg and atom.tokens[0][0] == "":
+            return f'-"{text}"'  # the phrase operator matches the post body only; a keyword also URLs
+        return ("-" if n.neg else "") + text
+    if isinstance(n, NAnd):
+        return " ".join(f"({_render_x(c)})" if isinstance(c, NOr) else _render_x(c) for c in positives_first(n))
+    if isinstance(n, NOr):
+        return " OR ".join(f"({_render_x(c)})" if isinstance(c, NAnd) else _render_x(c) for c in n.items)
+    raise AssertionError("constants are folded away before rendering")  # pragma: no cover
+
+
+
+def compile_x_queries(query: Query | str, max_length: int = X_MAX_QUERY_LENGTH) -> list[str]:
+    """X queries of at most `max_length` characters whose union is the compiled X query.
+
+    Splits top-level ORs (and ORs inside ANDs, repeating the other AND-ed parts). Raises
+    `QuerySyntaxError` if a single indivisible part is still too long.
+    """
+    q = prepare(query)
+    nf = nnf(q.ast, False, "x")
+    if nf == FALSE:
+        return []
+    lowered = _lower_x(nf, Lowering("x"))
+    out: list[str] = []
+    _split_x(lowered, max_length, out, q.source)
+    return out
+
+
+def _split_x(n: NF, limit: int, out: list[str], source: str) -> None:
+    text = _render_x(n)
+    if len(text) <= limit:
+        out.append(text)
+        return
+    if isinstance(n, NOr):
+        _pack(list(n.items), lambda group: make(NOr, group), limit, out, source)
+        return
+    if isinstance(n, NAnd):
+        ors = [c for c in n.items if isinstance(c, NOr)]
+        if ors:
+            big = max(ors, key=lambda c: len(c.items))
+            rest = [c for c in n.items if c is not big]
+            assert isinstance(big, NOr)
+            _pack(list(big.items), lambda group: make(NAnd, [*rest, make(NOr, group)]), limit, out, source)
+            return
+    raise syntax_error(
+        f"the query is too long for X search ({len(text)} characters in one indivisible part, limit {limit}); "
+        "shorten it or split it into several brands",
+        source,
+        0,
+    )
+
+
+def _pack(items: Sequence[NF], build: Callable[[list[NF]], NF], limit: int, out: list[str], source: str) -> None:
+    """Greedily group `items` so that `build(group)` renders within `limit`; recurse on what never fits."""
+    group: list[NF] = []
+    for item in items:
+        if group and len(_render_x(build([*group, item]))) > limit:
+            _split_x(build(group), limit, out, source)
+            group = []
+        group.append(item)
+    if group:
+        _split_x(build(group), limit, out, source)
+
+
+def _compile_x(nf: NF, low: Lowering) -> tuple[str | None, list[str]]:
+    """X API v2 search query: one string (parentheses, implicit AND, ``OR``, ``-`` negation, ``"phrase"``,
+    ``#``, ``@``, ``$``, ``from:``, ``lang:``). X cannot negate a group (NOT is pushed down to terms), folds
+    accents (negated accented words are dropped) and limits a query to 512 characters on self-serve access
+    (`compile_x_queries` splits)."""
+    text = _render_x(_lower_x(nf, low))
+    return text, [text]
+
+
+X_DIALECT = Dialect("x", _compile_x)
+
+
+def compile_x(query: Query | str) -> str | None:
+    """X API v2 search query (may exceed 512 characters: see `compile_x_queries`)."""
+    return compile_for(query, "x")
 
 
 # --------------------------------------------------------------------------- secrets in logs
@@ -264,6 +411,7 @@ class _XBase(BaseCollector[XOptions]):
 
     name: ClassVar[str] = SOURCE
     label: ClassVar[str] = "X"
+    dialect: ClassVar[Dialect | None] = X_DIALECT
     Options: ClassVar[type[SourceOptions]] = XOptions
     secret_env: ClassVar[tuple[str, ...]] = ("X_BEARER_TOKEN",)
     transient_errors: ClassVar[tuple[type[BaseException], ...]] = _TRANSIENT
@@ -411,8 +559,6 @@ class XCollector(_XBase):
     @classmethod
     def build(cls, options: XOptions, settings: Any) -> list[Any]:
         """One search collector per brand, or (``mode = "stream"``) one stream collector for all brands."""
-        from listener.query import compile_x_queries
-
         bearer = cls.secret_values()["X_BEARER_TOKEN"]
         plans: list[tuple[BrandPlan, str, list[str]]] = []
         for plan in brand_plans(settings):

@@ -334,7 +334,10 @@ def _fake_query_module(monkeypatch: pytest.MonkeyPatch, queries: list[str]) -> N
         def matches(self, mention: Mention) -> bool:
             return True
 
-    fake_query_module(monkeypatch, brand_query=lambda brand: Q(), compile_hn=lambda q: list(queries))
+        def compile_queries(self, platform: str) -> list[str]:
+            return list(queries)
+
+    fake_query_module(monkeypatch, brand_query=lambda brand: Q())
 
 
 def test_from_config_builds_collectors(monkeypatch: pytest.MonkeyPatch) -> None:

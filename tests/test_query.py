@@ -1,4 +1,4 @@
-"""The brand query language (listener/query.py): parsing, errors, local matching, platform compilers."""
+"""The brand query language (listener/query/ and the platform dialects): parsing, errors, local matching, compilers."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from hypothesis import strategies as st
 from brandpulse.config import BrandConfig
 from brandpulse.errors import QuerySyntaxError
 from brandpulse.types import AuthorRef, Mention
+from listener.bluesky import compile_bluesky
+from listener.hackernews import compile_hn
+from listener.mastodon import compile_mastodon
 from listener.query import (
     PLATFORMS,
     And,
@@ -24,20 +27,16 @@ from listener.query import (
     Query,
     Term,
     brand_query,
-    compile_bluesky,
     compile_details,
     compile_for,
-    compile_hn,
-    compile_mastodon,
-    compile_reddit,
-    compile_x,
-    compile_x_queries,
     explain,
     matches_text,
     parse,
     parse_ast,
     render,
 )
+from listener.reddit import compile_reddit
+from listener.x import compile_x, compile_x_queries
 
 # ---------------------------------------------------------------------------------------
 # Parsing
