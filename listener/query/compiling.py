@@ -202,8 +202,8 @@ def selectivity(seq: Seq) -> tuple[int, int]:
 
 def collector_platforms() -> list[str]:
     """The registered collectors that are platforms (built on `BaseCollector`), in entry-point order."""
-    from listener.base import registry
     from listener.collector import BaseCollector
+    from listener.registry import registry
 
     return [name for name, cls in registry().items() if isinstance(cls, type) and issubclass(cls, BaseCollector)]
 
@@ -211,7 +211,7 @@ def collector_platforms() -> list[str]:
 @cache
 def dialect(platform: str) -> Dialect | None:
     """`platform`'s search dialect, None when it has no server-side search (or no collector)."""
-    from listener.base import registry
+    from listener.registry import registry
 
     found: Any = registry().get(platform)
     value = getattr(found, "dialect", None)
