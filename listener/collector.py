@@ -85,11 +85,12 @@ class ListenOptions(SourceOptions):
 
 
 OptionsT = TypeVar("OptionsT", bound=SourceOptions)
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def parse_options(
-    model: type[OptionsT], source: str, source_cfg: Mapping[str, Any], *, name_unknown_keys: bool = True
-) -> OptionsT:
+    model: type[ModelT], source: str, source_cfg: Mapping[str, Any], *, name_unknown_keys: bool = True
+) -> ModelT:
     """``[sources.<source>]`` validated by `model`; the first error as ``ConfigError("[sources.<source>] <key>: <msg>")``.
 
     An error on a renamed key names the key as the user wrote it (and its new name).
@@ -99,7 +100,8 @@ def parse_options(
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or "(table)"
-        old = {new: old for old, new in model.renamed.items()}.get(key)
+        renamed: dict[str, str] = getattr(model, "renamed", {})
+        old = {new: old for old, new in renamed.items()}.get(key)
         if old is not None and old in source_cfg:
             key = f"{old} (renamed {key})"
         msg = "unknown key" if name_unknown_keys and first["type"] == "extra_forbidden" else first["msg"]

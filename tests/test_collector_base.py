@@ -97,8 +97,8 @@ def test_other_failures_are_not_retried() -> None:
 
 @pytest.mark.parametrize("model", [XOptions, RedditOptions, MastodonOptions, BlueskyOptions, RSSOptions, HNOptions])
 def test_max_retries_means_the_same_everywhere(model: type[SourceOptions]) -> None:
-    extra = {"feeds": ["https://example.org/feed.xml"]} if model is RSSOptions else {}
-    assert model(max_retries=0, **extra).max_retries == 0  # 0 retries = one attempt, on every source
+    extra: dict[str, Any] = {"feeds": ["https://example.org/feed.xml"]} if model is RSSOptions else {}
+    assert model.model_validate({"max_retries": 0, **extra}).max_retries == 0  # 0 retries = one attempt, on every source
     # (each collector's own tests check that max_retries=N makes N + 1 attempts against its fake API)
 
 
