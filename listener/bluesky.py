@@ -47,8 +47,7 @@ from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError,
 from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention
 from listener.collector import BaseCollector, ListenOptions, RateLimited, SourceOptions, parse_options
 from listener.common import BrandPlan, backoff, parse_time
-from listener.query.compiling import Dialect, Lowering, compile_queries, conj_seqs, dnf, lower_positive_only, word_or_phrase
-from listener.query.matching import Query
+from listener.query.compiling import Dialect, Lowering, conj_seqs, dnf, lower_positive_only, word_or_phrase
 from listener.query.normal_form import NF
 from listener.query.syntax import Field as QueryField
 
@@ -230,10 +229,6 @@ def _compile_bluesky(nf: NF, low: Lowering) -> tuple[str | None, list[str]]:
 
 BLUESKY_DIALECT = Dialect("bluesky", _compile_bluesky)
 
-
-def compile_bluesky(query: Query | str) -> list[str]:
-    """``app.bsky.feed.searchPosts`` ``q`` strings whose union covers the query."""
-    return compile_queries(query, "bluesky")
 
 
 # --------------------------------------------------------------------------- options

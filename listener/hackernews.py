@@ -33,8 +33,7 @@ from listener.common import BrandPlan, backoff, html_to_text, parse_retry_after
 if TYPE_CHECKING:
     pass
 
-from listener.query.compiling import Dialect, Lowering, compile_queries, conj_seqs, dnf, lower_positive_only
-from listener.query.matching import Query
+from listener.query.compiling import Dialect, Lowering, conj_seqs, dnf, lower_positive_only
 from listener.query.normal_form import NF, Conj
 
 log = logging.getLogger(__name__)
@@ -62,10 +61,6 @@ def _compile_hn(nf: NF, low: Lowering) -> tuple[str | None, list[str]]:
 
 HN_DIALECT = Dialect("hackernews", _compile_hn, explain_all=True)
 
-
-def compile_hn(query: Query | str) -> list[str]:
-    """Hacker News (Algolia) keyword queries whose union covers the query (Algolia ANDs the words)."""
-    return compile_queries(query, "hackernews")
 
 
 def _sort_key(hit: dict[str, Any]) -> tuple[int, int, str]:

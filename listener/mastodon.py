@@ -57,14 +57,12 @@ except ImportError as exc:  # pragma: no cover
 from listener.query.compiling import (
     Dialect,
     Lowering,
-    compile_queries,
     conj_seqs,
     dnf,
     lower_positive_only,
     selectivity,
     word_or_phrase,
 )
-from listener.query.matching import Query
 from listener.query.normal_form import NF
 
 log = logging.getLogger(__name__)
@@ -247,10 +245,6 @@ def _compile_mastodon(nf: NF, low: Lowering) -> tuple[str | None, list[str]]:
 
 MASTODON_DIALECT = Dialect("mastodon", _compile_mastodon)
 
-
-def compile_mastodon(query: Query | str) -> list[str]:
-    """Mastodon ``/api/v2/search?type=statuses`` ``q`` strings whose union covers the query."""
-    return compile_queries(query, "mastodon")
 
 
 # --------------------------------------------------------------------------- options

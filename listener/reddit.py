@@ -55,9 +55,8 @@ from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError,
 from brandpulse.types import AuthorRef, Cursor, Engagement, Mention
 from listener.collector import BaseCollector, RateLimited, SourceOptions, parse_options
 from listener.common import BrandPlan, backoff, describe
-from listener.query.compiling import Dialect, Lowering, compile_for, positives_first, seq_text, word_or_phrase
-from listener.query.matching import Query
-from listener.query.normal_form import NF, TRUE, Lit, NAnd, NOr, plain
+from listener.query.compiling import Dialect, Lowering, positives_first, seq_text, word_or_phrase
+from listener.query.normal_form import NF, TRUE, Lit, NAnd, NOr
 from listener.query.syntax import Field as QueryField
 
 log = logging.getLogger(__name__)
@@ -182,10 +181,7 @@ def _lower_reddit(nf: NF, low: Lowering) -> NF:
         if n.neg:
             low.widen(f"NOT {word_or_phrase(atom)}: Reddit stems words, so exclusions are applied locally")
             return TRUE
-        if any(s for s, _ in atom.tokens):
-            low.widen(f"{word_or_phrase(atom)}: searched as plain words on Reddit")
-            return Lit(plain(atom))
-        return n
+        return low.as_plain_words(n, "Reddit") if any(s for s, _ in atom.tokens) else n
 
     return low.drop_negative_ors(low.lower(nf, lit))
 
@@ -216,10 +212,6 @@ def _compile_reddit(nf: NF, low: Lowering) -> tuple[str | None, list[str]]:
 
 REDDIT_DIALECT = Dialect("reddit", _compile_reddit)
 
-
-def compile_reddit(query: Query | str) -> str | None:
-    """Reddit search query in Lucene syntax (praw ``subreddit.search(q, syntax="lucene")``)."""
-    return compile_for(query, "reddit")
 
 
 # --------------------------------------------------------------------------- options

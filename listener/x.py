@@ -59,7 +59,6 @@ from listener.common import BrandPlan, backoff, brand_plans, describe
 from listener.query.compiling import (
     Dialect,
     Lowering,
-    compile_for,
     is_accented,
     positives_first,
     prepare,
@@ -67,7 +66,7 @@ from listener.query.compiling import (
     word_or_phrase,
 )
 from listener.query.matching import Query
-from listener.query.normal_form import FALSE, NF, TRUE, Lit, NAnd, NOr, Seq, make, nnf, plain
+from listener.query.normal_form import FALSE, NF, TRUE, Lit, NAnd, NOr, Seq, make, nnf
 from listener.query.syntax import Field as QueryField
 from listener.query.syntax import syntax_error
 
@@ -140,10 +139,7 @@ def _lower_x(nf: NF, low: Lowering) -> NF:
                 low.widen(f"-{word_or_phrase(atom)}: X matches it more loosely; filtered locally")
                 return TRUE
             return n
-        if not _x_seq_ok(atom):
-            low.widen(f"{word_or_phrase(atom)}: searched as plain words on X")
-            return Lit(plain(atom))
-        return n
+        return n if _x_seq_ok(atom) else low.as_plain_words(n, "X")
 
     return low.drop_negative_ors(low.lower(nf, lit))
 
@@ -230,10 +226,6 @@ def _compile_x(nf: NF, low: Lowering) -> tuple[str | None, list[str]]:
 
 X_DIALECT = Dialect("x", _compile_x)
 
-
-def compile_x(query: Query | str) -> str | None:
-    """X API v2 search query (may exceed 512 characters: see `compile_x_queries`)."""
-    return compile_for(query, "x")
 
 
 # --------------------------------------------------------------------------- secrets in logs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,9 +14,6 @@ from hypothesis import strategies as st
 from brandpulse.config import BrandConfig
 from brandpulse.errors import QuerySyntaxError
 from brandpulse.types import AuthorRef, Mention
-from listener.bluesky import compile_bluesky
-from listener.hackernews import compile_hn
-from listener.mastodon import compile_mastodon
 from listener.query import (
     PLATFORMS,
     And,
@@ -29,14 +27,21 @@ from listener.query import (
     brand_query,
     compile_details,
     compile_for,
+    compile_queries,
     explain,
     matches_text,
     parse,
     parse_ast,
     render,
 )
-from listener.reddit import compile_reddit
-from listener.x import compile_x, compile_x_queries
+from listener.x import compile_x_queries
+
+# Each platform's compiled form, through the generic compiler (the dialects live beside the collectors).
+compile_x = partial(compile_for, platform="x")
+compile_reddit = partial(compile_for, platform="reddit")
+compile_hn = partial(compile_queries, platform="hackernews")
+compile_mastodon = partial(compile_queries, platform="mastodon")
+compile_bluesky = partial(compile_queries, platform="bluesky")
 
 # ---------------------------------------------------------------------------------------
 # Parsing

@@ -89,6 +89,12 @@ class Lowering:
         if note not in self.notes:
             self.notes.append(note)
 
+    def as_plain_words(self, n: Lit, name: str) -> NF:
+        """`n` (a #tag, @handle or $cashtag) searched as its plain words on `name`, which can't express it."""
+        assert isinstance(n.atom, Seq)
+        self.widen(f"{word_or_phrase(n.atom)}: searched as plain words on {name}")
+        return Lit(plain(n.atom))
+
     def lower(self, n: NF, lit: Callable[[Lit], NF]) -> NF:
         if isinstance(n, Lit):
             return lit(n)
@@ -142,10 +148,7 @@ def lower_positive_only(nf: NF, low: Lowering, name: str, keep_from: Callable[[s
         if n.neg:
             low.widen(f"-{word_or_phrase(atom)}: exclusions are applied locally ({name} search stems/folds words)")
             return TRUE
-        if any(s for s, _ in atom.tokens):
-            low.widen(f"{word_or_phrase(atom)}: searched as plain words on {name}")
-            return Lit(plain(atom))
-        return n
+        return low.as_plain_words(n, name) if any(s for s, _ in atom.tokens) else n
 
     return low.lower(nf, lit)
 
