@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from brandpulse.config import Settings
 from brandpulse.errors import ConfigError
-from listener.base import Collector, get_collector_class
+from listener.base import Collector
+from listener.registry import get_collector_class
 
 
 def build_collectors(settings: Settings, only: list[str] | None = None) -> list[Collector]:

@@ -6,6 +6,8 @@ recorded or fake one, and it never touches the store: the runner (`listener.runn
 persists what it yields and then its cursor, so a crash repeats at most one batch and
 the (platform, native id) dedup makes the repeat harmless.
 
+The registry (entry points, secrets of every collector) is `listener.registry`.
+
 Contract:
 - `fetch(since)` yields `Mention`s (and `Deletion`s where the platform reports deletes),
   oldest first where the platform allows it, starting after `since` (None = from the start
@@ -20,19 +22,15 @@ Contract:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from brandpulse.errors import ConfigError
 from brandpulse.types import Cursor, Deletion, Mention
 
 if TYPE_CHECKING:
     from brandpulse.config import Settings
 
-log = logging.getLogger(__name__)
-
+#: The entry-point group collectors register in (built-ins and plugins alike); see `listener.registry`.
 ENTRY_POINT_GROUP = "brandpulse.collectors"
 
 
@@ -52,22 +50,3 @@ class CollectorFactory(Protocol):
 
     @classmethod
     def from_config(cls, source_cfg: dict[str, Any], settings: Settings) -> list[Collector]: ...
-
-
-def registry() -> dict[str, CollectorFactory]:
-    """All collectors registered in the entry-point group, built-ins included."""
-    found: dict[str, CollectorFactory] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            found[ep.name] = ep.load()
-        except Exception as exc:  # a broken plugin must not take the others down
-            log.warning("collector plugin %s failed to load: %s", ep.name, exc)
-    return found
-
-
-def get_collector_class(name: str) -> CollectorFactory:
-    reg = registry()
-    if name not in reg:
-        known = ", ".join(sorted(reg)) or "none"
-        raise ConfigError(f"unknown source {name!r}; registered collectors: {known}")
-    return reg[name]

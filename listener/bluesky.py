@@ -30,21 +30,26 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
-from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, RateLimitedError, SourceError
-from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention, utcnow
-from listener.common import backoff, brand_plans, health, parse_time, retrying, validate_options
+from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, SourceError
+from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention
+from listener.collector import BaseCollector, ListenOptions, RateLimited, SourceOptions, parse_options
+from listener.common import BrandPlan, backoff, parse_time
+from listener.query.compiling import Dialect, Lowering, conj_seqs, dnf, lower_positive_only, word_or_phrase
+from listener.query.normal_form import NF
+from listener.query.syntax import Field as QueryField
 
 log = logging.getLogger(__name__)
 
@@ -195,23 +200,50 @@ def parse_position(position: str) -> tuple[int, set[str]] | None:
     return int(head), {h for h in tail.split(",") if h}
 
 
+# --------------------------------------------------------------------------- search dialect
+_BSKY_HANDLE_RE = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+
+
+def _compile_bluesky(nf: NF, low: Lowering) -> tuple[str | None, list[str]]:
+    """``app.bsky.feed.searchPosts`` ``q``: syntax officially unspecified; the reference implementation pulls
+    ``from:``/``lang:``/``#tag`` out as global filters and runs the rest as an OpenSearch
+    ``simple_query_string`` (AND by default, ``|`` for OR)."""
+    conjs = dnf(lower_positive_only(nf, low, "Bluesky", lambda h: _BSKY_HANDLE_RE.fullmatch(h) is not None), low)
+    queries: list[str] = []
+    for conj in conjs:
+        parts = [word_or_phrase(seq) for seq in conj_seqs(conj)]
+        authors = sorted(lit.atom.value for lit in conj if isinstance(lit.atom, QueryField))
+        if authors:  # searchPosts takes one author; a second from: can only narrow
+            parts.append(f"from:{authors[0]}")
+        queries.append(" ".join(parts))
+    # One string: alternatives joined with "|" (OR in the reference implementation's
+    # simple_query_string); from: is a global filter there, so it is left out.
+    groups = [" ".join(word_or_phrase(seq) for seq in conj_seqs(c)) for c in conjs]
+    single = (
+        queries[0]
+        if len(queries) == 1
+        else " | ".join(f"({g})" if len(conj_seqs(c)) > 1 else g for g, c in zip(groups, conjs, strict=True))
+    )
+    return single, queries
+
+
+BLUESKY_DIALECT = Dialect("bluesky", _compile_bluesky)
+
+
+
 # --------------------------------------------------------------------------- options
-class BlueskyOptions(BaseModel):
+class BlueskyOptions(ListenOptions):
     """``[sources.bluesky]`` keys."""
 
-    model_config = ConfigDict(extra="forbid")
+    renamed: ClassVar[dict[str, str]] = {"search_limit": "page_size", "catch_up": "stop_when_live"}
 
     mode: Literal["jetstream", "search"] = "jetstream"
     #: Jetstream subscribe URL (any public instance or your own).
     url: str = DEFAULT_JETSTREAM_URL
     #: Stop one fetch after this many items (Mentions + Deletions); None = no limit.
     max_events: int | None = Field(None, ge=1)
-    #: Longest one fetch listens.
-    duration_s: float = Field(300.0, gt=0)
-    #: Return when no event arrives for this long.
-    idle_timeout_s: float = Field(30.0, gt=0)
-    #: Return once events reach the moment the fetch began.
-    catch_up: bool = True
+    #: Return once events reach the moment the fetch began (was ``catch_up``).
+    stop_when_live: bool = True
     #: First run only: replay this far back (Jetstream keeps about a day). 0 = live only.
     lookback_s: float = Field(0.0, ge=0)
     #: Resumes and reconnects start this much earlier and skip what was processed (late events).
@@ -222,99 +254,68 @@ class BlueskyOptions(BaseModel):
     open_timeout_s: float = Field(10.0, gt=0)
     #: Search mode: XRPC base URL to log in to, page size, pages per fetch.
     xrpc_url: str = DEFAULT_XRPC_URL
-    search_limit: int = Field(100, ge=1, le=100)
+    #: Search mode: posts asked for per page (was ``search_limit``).
+    page_size: int = Field(100, ge=1, le=100)
     max_pages: int = Field(10, ge=1)
     max_retries: int = Field(4, ge=0, le=10)
 
 
 def _options(source_cfg: dict[str, Any]) -> BlueskyOptions:
-    opts = validate_options(BlueskyOptions, "bluesky", source_cfg, empty_loc="(table)")
+    opts = parse_options(BlueskyOptions, "bluesky", source_cfg)
     if opts.mode == "jetstream" and urlsplit(opts.url).scheme not in ("ws", "wss"):
         raise ConfigError(f"[sources.bluesky] url: {opts.url!r} is not a ws:// or wss:// URL")
     return opts
 
 
 # --------------------------------------------------------------------------- collector
-class BlueskyCollector:
+class BlueskyCollector(BaseCollector[BlueskyOptions]):
     """Bluesky posts for one brand, from Jetstream (default) or searchPosts."""
 
     name: ClassVar[str] = "bluesky"
+    dialect: ClassVar[Dialect | None] = BLUESKY_DIALECT
+    Options: ClassVar[type[SourceOptions]] = BlueskyOptions
+    secret_env: ClassVar[tuple[str, ...]] = ("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD")
 
-    def __init__(
-        self,
-        client: Any = None,
-        *,
-        brand: str,
-        query: str | None = None,
-        match: Callable[[Mention], bool] | None = None,
-        key: str | None = None,
-        mode: str = "jetstream",
-        url: str = DEFAULT_JETSTREAM_URL,
-        connect: Connect = ws_connect,
-        max_events: int | None = None,
-        duration_s: float = 300.0,
-        idle_timeout_s: float = 30.0,
-        catch_up: bool = True,
-        lookback_s: float = 0.0,
-        rewind_s: float = 1.0,
-        max_reconnects: int = 8,
-        backoff_base_s: float = 1.0,
-        backoff_max_s: float = 60.0,
-        open_timeout_s: float = 10.0,
-        search_limit: int = 100,
-        max_pages: int = 10,
-        max_retries: int = 4,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = utcnow,
-    ) -> None:
-        if mode not in ("jetstream", "search"):
-            raise ConfigError(f"[sources.bluesky] mode: {mode!r} is not 'jetstream' or 'search'")
-        if mode == "search" and client is None:
+    def __init__(self, options: BlueskyOptions, client: Any = None, *, connect: Connect = ws_connect, **common: Any) -> None:
+        super().__init__(options, **common)
+        if options.mode == "search" and client is None:
             raise ConfigError("[sources.bluesky] mode = 'search' needs a logged-in atproto Client")
         self.client = client  # atproto Client (search mode)
-        self.brand = brand
-        self.query = query
-        self.match = match
-        self.key = key or brand
-        self.mode = mode
-        self.url = url
+        self.mode = options.mode
+        self.url = options.url
         self._connect = connect
-        self.max_events = max_events
-        self.duration_s = duration_s
-        self.idle_timeout_s = idle_timeout_s
-        self.catch_up = catch_up
-        self.lookback_s = lookback_s
-        self.rewind_us = int(rewind_s * 1_000_000)
-        self.max_reconnects = max_reconnects
-        self.backoff_base_s = backoff_base_s
-        self.backoff_max_s = backoff_max_s
-        self.open_timeout_s = open_timeout_s
-        self.search_limit = search_limit
-        self.max_pages = max_pages
-        self.max_retries = max_retries
-        self._sleep = sleep
-        self._now = now
+        self.max_events = options.max_events
+        self.duration_s = options.duration_s
+        self.idle_timeout_s = options.idle_timeout_s
+        self.stop_when_live = options.stop_when_live
+        self.lookback_s = options.lookback_s
+        self.rewind_us = int(options.rewind_s * 1_000_000)
+        self.max_reconnects = options.max_reconnects
+        self.backoff_base_s = options.backoff_base_s
+        self.backoff_max_s = options.backoff_max_s
+        self.open_timeout_s = options.open_timeout_s
+        self.page_size = options.page_size
+        self.max_pages = options.max_pages
         self._newest: int | None = None  # jetstream: newest time_us processed
         self._recent = _Recent(self.rewind_us)
         self._search_pos: str | None = None  # search: "indexedAt|uri,uri"
-        self._last_error: str | None = None
-        self._gap_warning: str | None = None
         self._reconnects = 0
-        self._rate_remaining: int | None = None
-        self._rate_reset: datetime | None = None
 
     def __repr__(self) -> str:
         return f"BlueskyCollector(brand={self.brand!r}, mode={self.mode!r}, url={self.url!r})"
 
     # -- config -------------------------------------------------------------------------
     @classmethod
-    def from_config(cls, source_cfg: dict[str, Any], settings: Any) -> list[BlueskyCollector]:
-        opts = _options(source_cfg)
-        client = _login(opts.xrpc_url) if opts.mode == "search" else None
-        return [
-            cls(client, **plan.collector_args(plan.compiled("bluesky")), **opts.model_dump(exclude={"xrpc_url"}))
-            for plan in brand_plans(settings)
-        ]
+    def parse_options(cls, source_cfg: Mapping[str, Any]) -> BlueskyOptions:
+        return _options(dict(source_cfg))
+
+    @classmethod
+    def shared_client(cls, options: BlueskyOptions) -> Any:
+        return _login(options.xrpc_url) if options.mode == "search" else None
+
+    @classmethod
+    def brand_args(cls, plan: BrandPlan, options: BlueskyOptions, shared: Any) -> dict[str, Any]:
+        return {**plan.collector_args(plan.compiled("bluesky")), "client": shared}
 
     # -- the contract -------------------------------------------------------------------
     def fetch(self, since: Cursor | None) -> Iterator[Mention | Deletion]:
@@ -334,13 +335,7 @@ class BlueskyCollector:
         return Cursor(source=self.name, key=self.key, position=position)
 
     def health(self) -> dict[str, Any]:
-        return health(
-            remaining=self._rate_remaining,
-            reset=self._rate_reset,
-            last_error=self._last_error,
-            gap_warning=self._gap_warning,
-            reconnects=self._reconnects,
-        )
+        return self.state.health(reconnects=self._reconnects)
 
     # -- jetstream ----------------------------------------------------------------------
     def _now_us(self) -> int:
@@ -417,7 +412,7 @@ class BlueskyCollector:
     def _lost(self, what: str, state: dict[str, int]) -> None:
         """Count a failure; back off exponentially, or give up with SourceError."""
         state["failures"] += 1
-        self._last_error = what
+        self.state.last_error = what
         if state["failures"] > self.max_reconnects:
             raise SourceError(f"bluesky jetstream: {what}; gave up after {self.max_reconnects} reconnects")
         self._reconnects += 1
@@ -444,7 +439,7 @@ class BlueskyCollector:
             except TimeoutError:
                 return True  # idle (or out of time): caught up as far as the stream goes
             state["failures"] = 0
-            self._last_error = None
+            self.state.last_error = None
             event = self._decode(message)
             if event is None:
                 continue
@@ -461,7 +456,7 @@ class BlueskyCollector:
                 yield item
                 if self.max_events is not None and state["items"] >= self.max_events:
                     return True
-            if self.catch_up and time_us >= started_us:
+            if self.stop_when_live and time_us >= started_us:
                 return True
 
     def _decode(self, message: str | bytes) -> dict[str, Any] | None:
@@ -504,7 +499,7 @@ class BlueskyCollector:
         except MalformedItemError as exc:
             log.warning("bluesky: skipped post %s: %s", uri, exc.reason)
             return
-        if self.match is None or self.match(mention):
+        if self.wanted(mention):
             yield mention
 
     # -- search -------------------------------------------------------------------------
@@ -524,7 +519,7 @@ class BlueskyCollector:
         q = self.query or f'"{self.brand}"'
         collected: dict[str, tuple[datetime, str, dict[str, Any]]] = {}
         page_cursor: str | None = None
-        self._gap_warning = None
+        self.state.gap_warning = None
         for page_no in range(self.max_pages):
             resp = self._search_call(q, since_param, page_cursor)
             posts = [p for p in resp.get("posts") or [] if isinstance(p, dict)]
@@ -543,12 +538,12 @@ class BlueskyCollector:
             if not page_cursor or not posts or (oldest is not None and oldest < floor):
                 break
             if page_no == self.max_pages - 1:
-                self._gap_warning = f"more than {self.max_pages} pages of new results; the oldest were not read"
-                log.warning("bluesky search %r: %s", q, self._gap_warning)
+                self.state.gap_warning = f"more than {self.max_pages} pages of new results; the oldest were not read"
+                log.warning("bluesky search %r: %s", q, self.state.gap_warning)
         for uri, (_, at_s, pv) in sorted(collected.items(), key=lambda kv: (kv[1][0], kv[0])):
             self._advance_search_pos(at_s, uri)
             mention = self._view_to_mention(pv)
-            if mention is not None and (self.match is None or self.match(mention)):
+            if mention is not None and self.wanted(mention):
                 yield mention
 
     def _advance_search_pos(self, at: str, uri: str) -> None:
@@ -591,67 +586,58 @@ class BlueskyCollector:
     def _search_call(self, q: str, since_iso: str, cursor: str | None) -> dict[str, Any]:
         """One searchPosts page as the server's own JSON (through the atproto Client: session, errors)."""
         from atproto_client import models
-        from atproto_client.exceptions import (
-            NetworkError,
-            RateLimitExceededError,
-            RequestException,
-            UnauthorizedError,
-        )
 
         params = models.AppBskyFeedSearchPosts.Params(
-            q=q, sort="latest", since=since_iso, limit=self.search_limit, cursor=cursor
+            q=q, sort="latest", since=since_iso, limit=self.page_size, cursor=cursor
         )
-        waits = 0
-        while True:
-            try:
-                resp = self._retrying(
-                    lambda: self.client.invoke_query(
-                        "app.bsky.feed.searchPosts", params=params, output_encoding="application/json"
-                    ),
-                    _is_transient,
-                )
-                self._last_error = None
-                self._note_rate_headers(getattr(resp, "headers", None) or {})
-                content = resp.content
-                if not isinstance(content, dict):
-                    raise SourceError("bluesky searchPosts answered with something that is not a JSON object")
-                return content
-            except RateLimitExceededError as exc:
-                self._rate_remaining, self._rate_reset = exc.remaining, exc.reset_at
-                if waits >= 3:
-                    self._last_error = "rate limited"
-                    raise RateLimitedError("bluesky", exc.reset_at) from None
-                waits += 1
-                wait = exc.retry_after
-                if wait is None and exc.reset_at is not None:
-                    wait = (exc.reset_at - self._now()).total_seconds()
-                wait = min(max(wait if wait is not None else 60.0, 1.0), 15 * 60.0)
-                log.info("bluesky search: rate limited; waiting %.0f s until the reset", wait)
-                self._sleep(wait)
-            except UnauthorizedError:
-                self._last_error = "session refused"
-                raise CredentialsError(
-                    "bluesky: the server refused the session (401/403); check BLUESKY_HANDLE and BLUESKY_APP_PASSWORD"
-                ) from None
-            except (NetworkError, RequestException) as exc:
-                if _is_transient(exc):
-                    self._last_error = f"server or network error ({_status(exc)})"
-                    tries = self.max_retries + 1
-                    raise SourceError(
-                        f"bluesky searchPosts still failing after {tries} attempts ({_status(exc)})"
-                    ) from None
-                self._last_error = _status(exc)
-                raise SourceError(f"bluesky searchPosts failed ({_status(exc)})") from None
+        resp = self.call_with_limits(
+            "searchPosts",
+            self.client.invoke_query,
+            "app.bsky.feed.searchPosts",
+            params=params,
+            output_encoding="application/json",
+        )
+        self.state.last_error = None
+        self._note_rate_headers(getattr(resp, "headers", None) or {})
+        content = resp.content
+        if not isinstance(content, dict):
+            raise SourceError("bluesky searchPosts answered with something that is not a JSON object")
+        return content
+
+    def is_transient(self, exc: BaseException) -> bool:
+        return _is_transient(exc)
+
+    def rate_limit_of(self, exc: BaseException) -> RateLimited | None:
+        from atproto_client.exceptions import RateLimitExceededError
+
+        if isinstance(exc, RateLimitExceededError):
+            return RateLimited(seconds=exc.retry_after, reset=exc.reset_at)
+        return super().rate_limit_of(exc)
+
+    def rate_limit_wait(self, seconds: float | None, attempt: int) -> float:
+        return min(super().rate_limit_wait(seconds, attempt), 15 * 60.0)
+
+    def translate(self, exc: BaseException, what: str) -> BaseException:
+        from atproto_client.exceptions import UnauthorizedError
+
+        if isinstance(exc, UnauthorizedError):
+            self.state.last_error = "session refused"
+            return CredentialsError(
+                "bluesky: the server refused the session (401/403); check BLUESKY_HANDLE and BLUESKY_APP_PASSWORD"
+            )
+        if _is_transient(exc):
+            self.state.last_error = f"server or network error ({_status(exc)})"
+            tries = self.options.max_retries + 1
+            return SourceError(f"bluesky {what} still failing after {tries} attempts ({_status(exc)})")
+        self.state.last_error = _status(exc)
+        return SourceError(f"bluesky {what} failed ({_status(exc)})")
 
     def _note_rate_headers(self, headers: dict[str, Any]) -> None:
         remaining, reset = headers.get("ratelimit-remaining"), headers.get("ratelimit-reset")
         if isinstance(remaining, str) and remaining.isdigit():
-            self._rate_remaining = int(remaining)
+            self.state.remaining = int(remaining)
         if isinstance(reset, str) and reset.isdigit():
-            self._rate_reset = datetime.fromtimestamp(int(reset), UTC)
-
-    def _retrying(self, fn: Callable[[], Any], transient: Callable[[BaseException], bool]) -> Any:
-        return retrying(retry_if=transient, attempts=self.max_retries + 1, sleep=self._sleep, min_wait=1)(fn)
+            self.state.reset = datetime.fromtimestamp(int(reset), UTC)
 
 
 def _status(exc: BaseException) -> str:

@@ -1,15 +1,14 @@
-"""What the collectors share: option validation, one collector per brand, the health dict, retries and waits.
+"""Helpers the collectors share (the collector base, `listener.collector`, builds on these).
 
 Every collector module (``listener.x``, ``listener.reddit``, ``listener.mastodon``,
 ``listener.bluesky``, ``listener.rss``, ``listener.hackernews``) builds on these, so each of these
 behaviours has one definition:
 
-- ``validate_options``: a source's pydantic options model → ``ConfigError("[sources.<name>] key: …")``;
 - ``brand_plans`` / ``BrandPlan``: each configured brand with its query (compiled per platform) and
   local matcher, and the ``brand``/``query``/``match``/``key`` arguments every collector takes;
 - ``health``: the standard ``health()`` keys (``rate_limit_remaining``, ``rate_limit_reset``,
   ``last_error``, ``gap_warning``) plus a collector's own;
-- ``retrying`` / ``log_retry`` / ``describe``: tenacity retries of transient failures with exponential backoff;
+- ``log_retry`` / ``describe``: how a retried failure is logged and described;
 - ``backoff`` / ``rate_limit_wait`` / ``parse_retry_after``: how long to wait after a failure or a 429;
 - ``html_to_text`` / ``parse_time``: text and time parsing shared by several platforms.
 """
@@ -18,43 +17,17 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
-from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState
 
-from brandpulse.errors import ConfigError, MalformedItemError
+from brandpulse.errors import MalformedItemError
 from brandpulse.types import Mention
-
-OptionsT = TypeVar("OptionsT", bound=BaseModel)
-
-
-# --------------------------------------------------------------------------- options
-def validate_options(
-    model: type[OptionsT],
-    source: str,
-    source_cfg: Mapping[str, Any],
-    *,
-    empty_loc: str = "(options)",
-    name_unknown_keys: bool = True,
-) -> OptionsT:
-    """``[sources.<source>]`` validated by `model`; the first error as ``ConfigError("[sources.<source>] <key>: <msg>")``.
-
-    `empty_loc` names an error that belongs to no key; with `name_unknown_keys` an extra key is
-    reported as "unknown key" (else with pydantic's own message).
-    """
-    try:
-        return model.model_validate(dict(source_cfg))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or empty_loc
-        msg = "unknown key" if name_unknown_keys and first["type"] == "extra_forbidden" else first["msg"]
-        raise ConfigError(f"[sources.{source}] {key}: {msg}") from None
 
 
 # --------------------------------------------------------------------------- one collector per brand
@@ -77,6 +50,10 @@ class BrandPlan:
     def compiled(self, platform: str) -> Any:
         """The brand's query in `platform`'s own search syntax (None where it has none)."""
         return self.spec.compile_for(platform)
+
+    def searches(self, platform: str) -> list[str]:
+        """The searches to run on `platform` whose union covers the brand's query (empty: none it can run)."""
+        return list(self.spec.compile_queries(platform))
 
     def collector_args(self, query: str | None) -> dict[str, Any]:
         """The ``brand``/``query``/``match``/``key`` arguments of this brand's collector (cursor key = brand name)."""
@@ -132,34 +109,6 @@ def log_retry(source: str, what: str, attempts: int, logger: logging.Logger) -> 
         )
 
     return before_sleep
-
-
-def retrying(
-    *,
-    attempts: int,
-    sleep: Callable[[float], None],
-    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
-    retry_if: Callable[[BaseException], bool] | None = None,
-    multiplier: float = 1.0,
-    min_wait: float = 0.0,
-    max_wait: float = 60.0,
-    before_sleep: Callable[[RetryCallState], None] | None = None,
-) -> Retrying:
-    """Up to `attempts` calls while the failure is transient (`retry_on` types or `retry_if`), then re-raise it.
-
-    Waits between attempts: `multiplier` × 2^(n-1) seconds, within [`min_wait`, `max_wait`].
-    Call the result with the function and its arguments: ``retrying(...)(fn, *args, **kwargs)``.
-    """
-    if (retry_on is None) == (retry_if is None):
-        raise TypeError("give exactly one of retry_on and retry_if")
-    return Retrying(
-        retry=retry_if_exception_type(retry_on) if retry_on is not None else retry_if_exception(retry_if),  # type: ignore[arg-type]
-        stop=stop_after_attempt(attempts),
-        wait=wait_exponential(multiplier=multiplier, min=min_wait, max=max_wait),
-        sleep=sleep,
-        reraise=True,
-        before_sleep=before_sleep,
-    )
 
 
 # --------------------------------------------------------------------------- waits

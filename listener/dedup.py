@@ -11,11 +11,10 @@ import threading
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from brandpulse.store.engine import session_scope
-from brandpulse.store.schema import MentionRow
+from brandpulse.store.dedup import recent_mentions, set_dup_groups
 from brandpulse.types import Mention
 from listener.neardup import NearDupIndex
 
@@ -30,17 +29,8 @@ class StoreDeduper:
 
     def _warm(self) -> NearDupIndex:
         index = NearDupIndex(max_items=self.max_items, max_age=self.window)
-        with session_scope(self.engine) as s:
-            newest = s.scalar(select(func.max(MentionRow.created_at)))
-            if newest is not None:
-                q = (
-                    select(MentionRow.id, MentionRow.text, MentionRow.author_handle, MentionRow.created_at)
-                    .where(MentionRow.created_at >= newest - self.window)
-                    .order_by(MentionRow.id.desc())
-                    .limit(self.max_items)
-                )
-                for r in reversed(s.execute(q).all()):
-                    index.add(str(r.id), r.text, author=r.author_handle, at=r.created_at)
+        for r in recent_mentions(self.engine, self.window, self.max_items):
+            index.add(str(r.id), r.text, author=r.author_handle, at=r.created_at)
         return index
 
     def assign(self, session: Session, new_ids: dict[tuple[str, str], int], mentions: Sequence[Mention]) -> int:
@@ -54,6 +44,5 @@ class StoreDeduper:
                 rep = self._index.add(str(mid), m.text, author=m.author.handle, at=m.created_at)
                 if rep is not None:
                     joined[mid] = int(rep)
-        for mid, group in joined.items():
-            session.execute(update(MentionRow).where(MentionRow.id.in_([mid, group])).values(dup_group=group))
+        set_dup_groups(session, joined)
         return len(joined)

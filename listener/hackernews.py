@@ -18,28 +18,23 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from brandpulse.errors import ConfigError, MalformedItemError, RateLimitedError, SourceError
-from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention, utcnow
-from listener.common import (
-    backoff,
-    brand_plans,
-    health,
-    html_to_text,
-    parse_retry_after,
-    retrying,
-    validate_options,
-)
+from brandpulse.errors import ConfigError, MalformedItemError, SourceError
+from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention
+from listener.collector import BaseCollector, RateLimited, SourceOptions, Transient
+from listener.common import BrandPlan, backoff, html_to_text, parse_retry_after
 
 if TYPE_CHECKING:
-    from brandpulse.config import Settings
+    pass
+
+from listener.query.compiling import Dialect, Lowering, conj_seqs, dnf, lower_positive_only
+from listener.query.normal_form import NF, Conj
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +44,23 @@ ITEM_URL = "https://news.ycombinator.com/item?id={}"
 ALGOLIA_MAX_HITS = 1000
 
 
-class _Transient(Exception):
-    """A retryable failure (5xx, connection error)."""
+# --------------------------------------------------------------------------- search dialect
+def _hn_words(conj: Conj) -> str:
+    return " ".join(dict.fromkeys(w for seq in conj_seqs(conj) for _, w in seq.tokens))
+
+
+def _compile_hn(nf: NF, low: Lowering) -> tuple[str | None, list[str]]:
+    """Algolia ``query``: words are AND-ed, no OR; the searches are the query's alternatives, each as words."""
+    conjs = dnf(lower_positive_only(nf, low, "Hacker News"), low)
+    queries = [_hn_words(conj) for conj in conjs]
+    # One Algolia query can only AND words: the words every alternative needs (maybe none,
+    # i.e. every item — still a superset).
+    common = [w for w in _hn_words(conjs[0]).split() if all(w in _hn_words(c).split() for c in conjs)]
+    return (queries[0] if len(queries) == 1 else " ".join(common)), queries
+
+
+HN_DIALECT = Dialect("hackernews", _compile_hn, explain_all=True)
+
 
 
 def _sort_key(hit: dict[str, Any]) -> tuple[int, int, str]:
@@ -63,67 +73,53 @@ def _valid_ts(hit: dict[str, Any]) -> bool:
     return isinstance(ts, int) and not isinstance(ts, bool) and 0 < ts < 32_503_680_000
 
 
-class HNOptions(BaseModel):
+class HNOptions(SourceOptions):
     """[sources.hackernews] options."""
 
-    model_config = ConfigDict(extra="forbid")
     base_url: str = DEFAULT_BASE_URL
     tags: str = "(story,comment)"
     hits_per_page: int = Field(100, ge=1, le=1000)
     lookback_hours: float = Field(168.0, gt=0)
     timeout_s: float = Field(30.0, gt=0)
-    max_retries: int = Field(5, ge=1, le=20)
+    #: Retries of one search request on 5xx/network errors after its first attempt.
+    max_retries: int = Field(4, ge=0, le=20)
+    #: 429 waits per request (Algolia sends no reset time: exponential backoff) before RateLimitedError.
+    max_rate_limit_waits: int = Field(6, ge=0, le=100)
     user_agent: str = "brandpulse/0.1 (+https://github.com/brandpulse)"
 
 
-class HackerNewsCollector:
+class HackerNewsCollector(BaseCollector[HNOptions]):
     """Stories and comments mentioning a brand, from the Algolia HN Search API."""
 
     name: ClassVar[str] = "hackernews"
+    dialect: ClassVar[Dialect | None] = HN_DIALECT
+    Options: ClassVar[type[SourceOptions]] = HNOptions
+    name_unknown_keys: ClassVar[bool] = False
+    retry_min_wait: float = 0.0
 
     def __init__(
         self,
+        options: HNOptions,
         client: httpx.Client,
         *,
-        brand: str,
         queries: list[str] | None = None,
-        query: str | None = None,
-        match: Callable[[Mention], bool] | None = None,
-        key: str | None = None,
-        base_url: str = DEFAULT_BASE_URL,
-        tags: str = "(story,comment)",
-        hits_per_page: int = 100,
-        lookback: timedelta = timedelta(days=7),
         max_hits_per_query: int = ALGOLIA_MAX_HITS,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = utcnow,
-        max_retries: int = 5,
-        max_rate_limit_retries: int = 6,
         backoff_s: float = 1.0,
+        **common: Any,
     ) -> None:
+        super().__init__(options, **common)
         self._client = client
-        self.brand = brand
-        self.queries = list(queries) if queries else ([query] if query else [])
+        self.queries = list(queries) if queries else ([self.query] if self.query else [])
         if not self.queries:
-            raise ConfigError("hackernews: no search query for brand " + repr(brand))
-        self.query = query
-        self.match = match
-        self.key = key or brand
-        self.base_url = base_url.rstrip("/")
-        self.tags = tags
-        self.hits_per_page = hits_per_page
-        self.lookback = lookback
+            raise ConfigError("hackernews: no search query for brand " + repr(self.brand))
+        self.base_url = options.base_url.rstrip("/")
+        self.tags = options.tags
+        self.hits_per_page = options.hits_per_page
+        self.lookback = timedelta(hours=options.lookback_hours)
         self.max_hits_per_query = max_hits_per_query
-        self._sleep = sleep
-        self._now = now
-        self.max_retries = max_retries
-        self.max_rate_limit_retries = max_rate_limit_retries
-        self.backoff_s = backoff_s
+        self.retry_multiplier = backoff_s
         self._ts: int | None = None
         self._ids: list[str] = []
-        self._last_error: str | None = None
-        self._rate_limit_reset: datetime | None = None
-        self._gap_warning: str | None = None
         self.requests = 0
         self.skipped = 0
 
@@ -132,23 +128,13 @@ class HackerNewsCollector:
 
     # -- config --------------------------------------------------------------
     @classmethod
-    def from_config(cls, source_cfg: dict[str, Any], settings: Settings) -> list[HackerNewsCollector]:
-        opts = validate_options(HNOptions, "hackernews", source_cfg, name_unknown_keys=False)
-        from listener.query import compile_hn
-
-        collectors = []
-        for plan in brand_plans(settings):
-            queries = compile_hn(plan.spec)
-            if not queries:
-                log.warning("hackernews: brand %s has no query Hacker News can run; skipped", plan.name)
-                continue
-            client = httpx.Client(timeout=opts.timeout_s, headers={"User-Agent": opts.user_agent})
-            collectors.append(cls(
-                client, **plan.collector_args(None), queries=queries,
-                base_url=opts.base_url, tags=opts.tags, hits_per_page=opts.hits_per_page,
-                lookback=timedelta(hours=opts.lookback_hours), max_retries=opts.max_retries,
-            ))
-        return collectors
+    def brand_args(cls, plan: BrandPlan, options: HNOptions, shared: Any) -> dict[str, Any] | None:
+        queries = plan.searches(cls.name)
+        if not queries:
+            log.warning("hackernews: brand %s has no query Hacker News can run; skipped", plan.name)
+            return None
+        client = httpx.Client(timeout=options.timeout_s, headers={"User-Agent": options.user_agent})
+        return {**plan.collector_args(None), "client": client, "queries": queries}
 
     # -- cursor --------------------------------------------------------------
     def _load(self, since: Cursor | None) -> None:
@@ -176,10 +162,8 @@ class HackerNewsCollector:
             self._ids.append(oid)
 
     def health(self) -> dict[str, Any]:
-        return health(reset=self._rate_limit_reset, last_error=self._last_error, gap_warning=self._gap_warning,
-                      requests=self.requests, skipped_items=self.skipped)
+        return self.state.health(requests=self.requests, skipped_items=self.skipped)
 
-    # -- fetching ------------------------------------------------------------
     def fetch(self, since: Cursor | None) -> Iterator[Mention | Deletion]:
         self._load(since)
         now_ts = int(self._now().timestamp())
@@ -206,7 +190,7 @@ class HackerNewsCollector:
                 continue
             mention = self._mention(hit, q)
             self._advance(ts, oid)
-            if mention is None or (self.match is not None and not self.match(mention)):
+            if mention is None or not self.wanted(mention):
                 continue
             yield mention
 
@@ -264,9 +248,9 @@ class HackerNewsCollector:
             if lo < hi:
                 mid = (lo + hi) // 2
                 return self._search(q, lo, mid) + self._search(q, mid + 1, hi)
-            self._gap_warning = (f"{nb_hits} hits in the single second {lo} exceed Algolia's cap of "
+            self.state.gap_warning = (f"{nb_hits} hits in the single second {lo} exceed Algolia's cap of "
                                  f"{reachable}; some are missing")
-            log.warning("hackernews %s: %s", self.key, self._gap_warning)
+            log.warning("hackernews %s: %s", self.key, self.state.gap_warning)
         hits = list(first.get("hits") or [])
         for page in range(1, nb_pages):
             hits.extend(self._request(q, lo, hi, page).get("hits") or [])
@@ -280,47 +264,43 @@ class HackerNewsCollector:
             "hitsPerPage": str(self.hits_per_page),
             "page": str(page),
         }
-        retry = retrying(retry_on=_Transient, attempts=self.max_retries, sleep=self._sleep, multiplier=self.backoff_s)
-        try:
-            resp = retry(self._get_once, params)
-        except _Transient as exc:
-            self._last_error = f"hackernews: search failed after {self.max_retries} attempts: {exc}"
-            raise SourceError(self._last_error) from None
+        resp = self.call_with_limits("search", self._get_once, params)
         if resp.status_code != 200:
-            self._last_error = f"hackernews: search answered HTTP {resp.status_code}: {_message(resp)}"
-            raise SourceError(self._last_error)
+            self.state.last_error = f"hackernews: search answered HTTP {resp.status_code}: {_message(resp)}"
+            raise SourceError(self.state.last_error)
         try:
             # invalid UTF-8 bytes become lone surrogates in the one hit that holds them (skipped later)
             data = json.loads(resp.content.decode("utf-8", errors="surrogateescape"))
         except ValueError:
-            self._last_error = "hackernews: search answered something that is not JSON"
-            raise SourceError(self._last_error) from None
+            self.state.last_error = "hackernews: search answered something that is not JSON"
+            raise SourceError(self.state.last_error) from None
         if not isinstance(data, dict):
             raise SourceError("hackernews: search answered an unexpected JSON document")
         return data
 
     def _get_once(self, params: dict[str, str]) -> httpx.Response:
-        for attempt in range(self.max_rate_limit_retries + 1):
-            try:
-                self.requests += 1
-                resp = self._client.get(f"{self.base_url}/search_by_date", params=params)
-            except httpx.TransportError as exc:
-                raise _Transient(exc.__class__.__name__) from None
-            if resp.status_code >= 500:
-                raise _Transient(f"HTTP {resp.status_code}")
-            if resp.status_code != 429:
-                self._rate_limit_reset = None
-                return resp
-            if attempt == self.max_rate_limit_retries:
-                break
-            wait = parse_retry_after(resp.headers.get("retry-after"), self._now())
-            if wait is None:  # Algolia sends no reset header: exponential backoff
-                wait = backoff(attempt + 1, self.backoff_s, 300.0)
-            self._rate_limit_reset = self._now() + timedelta(seconds=wait)
-            log.info("hackernews %s: rate limited (HTTP 429); waiting %.0f s", self.key, wait)
-            self._sleep(wait)
-        self._last_error = "hackernews: still rate limited (HTTP 429) after backing off"
-        raise RateLimitedError("hackernews", self._rate_limit_reset)
+        try:
+            self.requests += 1
+            resp = self._client.get(f"{self.base_url}/search_by_date", params=params)
+        except httpx.TransportError as exc:
+            raise Transient(exc.__class__.__name__) from None
+        if resp.status_code >= 500:
+            raise Transient(f"HTTP {resp.status_code}")
+        if resp.status_code == 429:
+            log.info("hackernews %s: rate limited (HTTP 429)", self.key)
+            raise RateLimited(parse_retry_after(resp.headers.get("retry-after"), self._now()))
+        self.state.reset = self.state.remaining = None
+        return resp
+
+    def rate_limit_wait(self, seconds: float | None, attempt: int) -> float:
+        """As announced (Retry-After), else exponential backoff: Algolia sends no reset header."""
+        return seconds if seconds is not None else backoff(attempt, self.retry_multiplier, 300.0)
+
+    def translate(self, exc: BaseException, what: str) -> BaseException:
+        if isinstance(exc, Transient):
+            self.state.last_error = f"hackernews: {what} failed after {self.options.max_retries + 1} attempts: {exc}"
+            return SourceError(self.state.last_error)
+        return super().translate(exc, what)
 
 
 def _count(value: Any) -> int:

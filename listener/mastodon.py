@@ -34,16 +34,16 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, RateLimitedError, SourceError
-from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention, utcnow
-from listener.common import brand_plans, health, parse_time, rate_limit_wait, retrying, validate_options
+from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, SourceError
+from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention
+from listener.collector import BaseCollector, ListenOptions, RateLimited, SourceOptions
+from listener.common import BrandPlan, health, parse_time
 
 try:  # Mastodon.py is a hard dependency; the guard only keeps the import error readable
     from mastodon import Mastodon, StreamListener
     from mastodon.errors import (
-        MastodonAPIError,
         MastodonError,
         MastodonNetworkError,
         MastodonNotFoundError,
@@ -53,6 +53,17 @@ try:  # Mastodon.py is a hard dependency; the guard only keeps the import error 
     )
 except ImportError as exc:  # pragma: no cover
     raise ImportError("the mastodon source needs Mastodon.py (pip install Mastodon.py)") from exc
+
+from listener.query.compiling import (
+    Dialect,
+    Lowering,
+    conj_seqs,
+    dnf,
+    lower_positive_only,
+    selectivity,
+    word_or_phrase,
+)
+from listener.query.normal_form import NF
 
 log = logging.getLogger(__name__)
 
@@ -214,11 +225,33 @@ class _Doorbell(StreamListener):
         log.info("mastodon stream %s dropped (%s); the final poll catches up", self._key, err.__class__.__name__)
 
 
-# --------------------------------------------------------------------------- options
-class MastodonOptions(BaseModel):
-    """``[sources.mastodon]`` keys."""
+# --------------------------------------------------------------------------- search dialect
+def _compile_mastodon(nf: NF, low: Lowering) -> tuple[str | None, list[str]]:
+    """``/api/v2/search`` ``q``: bare clauses are OR-ed ("should", at least one), ``+clause`` is required
+    ("must"), no OR groups, stemming, ``from:`` fails for unknown accounts: positive words/phrases only."""
+    conjs = dnf(lower_positive_only(nf, low, "Mastodon"), low)
+    queries: list[str] = []
+    singles = [word_or_phrase(conj_seqs(c)[0]) for c in conjs if len(c) == 1]
+    if singles:
+        queries.append(" ".join(singles))
+    for conj in conjs:
+        if len(conj) > 1:
+            seqs = [word_or_phrase(seq) for seq in conj_seqs(conj)]
+            queries.append(" ".join([seqs[0], *("+" + s for s in seqs[1:])]))
+    # One string: one clause of each alternative, all "should" (a superset of each alternative).
+    single = " ".join(dict.fromkeys(word_or_phrase(max(conj_seqs(c), key=selectivity)) for c in conjs))
+    return single, queries
 
-    model_config = ConfigDict(extra="forbid")
+
+MASTODON_DIALECT = Dialect("mastodon", _compile_mastodon)
+
+
+
+# --------------------------------------------------------------------------- options
+class MastodonOptions(ListenOptions):
+    """``[sources.mastodon]`` keys (``duration_s``: how long one fetch listens to the stream)."""
+
+    renamed: ClassVar[dict[str, str]] = {"stream_duration_s": "duration_s", "stream_idle_timeout_s": "idle_timeout_s"}
 
     #: Instances to read (base URLs).
     instances: list[str] = Field(default_factory=lambda: [DEFAULT_INSTANCE], min_length=1)
@@ -228,9 +261,8 @@ class MastodonOptions(BaseModel):
     search: bool | None = None
     #: Use the streaming API for hashtags (needs a user token since Mastodon 4.2).
     stream: bool = False
-    #: How long one fetch listens to the stream, and how long it waits without news before returning.
-    stream_duration_s: float = Field(300.0, gt=0)
-    stream_idle_timeout_s: float = Field(60.0, gt=0)
+    #: Stream mode: return when no news arrives for this long (was ``stream_idle_timeout_s``).
+    idle_timeout_s: float = Field(60.0, gt=0)
     #: Only statuses local to each instance.
     local: bool = False
     #: How far back the first run starts.
@@ -244,63 +276,44 @@ class MastodonOptions(BaseModel):
     request_timeout: float = Field(30.0, gt=0)
 
 
-def _options(source_cfg: dict[str, Any]) -> MastodonOptions:
-    return validate_options(MastodonOptions, "mastodon", source_cfg, empty_loc="(table)")
-
-
 # --------------------------------------------------------------------------- collector
-class MastodonCollector:
+class MastodonCollector(BaseCollector[MastodonOptions]):
     """Hashtag timelines + status search on one or more instances, for one brand."""
 
     name: ClassVar[str] = "mastodon"
+    dialect: ClassVar[Dialect | None] = MASTODON_DIALECT
+    label: ClassVar[str] = "mastodon"
+    Options: ClassVar[type[SourceOptions]] = MastodonOptions
+    secret_env: ClassVar[tuple[str, ...]] = ("MASTODON_ACCESS_TOKEN",)
+    transient_errors: ClassVar[tuple[type[BaseException], ...]] = _TRANSIENT
 
     def __init__(
         self,
+        options: MastodonOptions,
         client: Mastodon | Sequence[Mastodon],
         *,
-        brand: str,
-        query: str | None = None,
-        match: Callable[[Mention], bool] | None = None,
-        key: str | None = None,
         hashtags: Sequence[str] = (),
-        search: bool = False,
-        stream: bool = False,
-        local: bool = False,
-        lookback_hours: float = 24.0,
-        page_limit: int = 40,
-        max_pages: int = 50,
-        max_retries: int = 4,
-        max_rate_limit_waits: int = 3,
-        stream_duration_s: float = 300.0,
-        stream_idle_timeout_s: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = utcnow,
+        search: bool | None = None,
+        **common: Any,
     ) -> None:
+        super().__init__(options, **common)
         clients = [client] if isinstance(client, Mastodon) else list(client)
         if not clients:
             raise ConfigError("[sources.mastodon] instances: at least one instance is needed")
         self._clients: dict[str, Mastodon] = {str(c.api_base_url).rstrip("/"): c for c in clients}
-        self.brand = brand
-        self.query = query
-        self.match = match
-        self.key = key or brand
         self.hashtags = [t for t in dict.fromkeys(tag_of(h.lstrip("#")) for h in hashtags) if t]
-        self.search = search
-        self.stream = stream
-        self.local = local
-        self.lookback = timedelta(hours=lookback_hours)
-        self.page_limit = page_limit
-        self.max_pages = max_pages
-        self.max_retries = max_retries
-        self.max_rate_limit_waits = max_rate_limit_waits
-        self.stream_duration_s = stream_duration_s
-        self.stream_idle_timeout_s = stream_idle_timeout_s
-        self._sleep = sleep
-        self._now = now
+        self.search = bool(options.search) if search is None else search
+        self.stream = options.stream
+        self.local = options.local
+        self.lookback = timedelta(hours=options.lookback_hours)
+        self.page_limit = options.page_limit
+        self.max_pages = options.max_pages
+        self.stream_duration_s = options.duration_s
+        self.stream_idle_timeout_s = options.idle_timeout_s
         self._positions: dict[str, str] = {}
         self._touched = False
-        self._last_error: str | None = None
         self._captured: dict[str, Any] = {}
+        self._current: _Stream | None = None
         for instance, c in self._clients.items():
             self._install_capture(instance, c)
 
@@ -309,42 +322,35 @@ class MastodonCollector:
 
     # -- config -------------------------------------------------------------------------
     @classmethod
-    def from_config(cls, source_cfg: dict[str, Any], settings: Any) -> list[MastodonCollector]:
+    def shared_client(cls, options: MastodonOptions) -> tuple[list[Mastodon], bool]:
+        """One client per instance, shared by every brand; status search on when asked (default: when a token is set)."""
         from brandpulse.config import secret
 
-        opts = _options(source_cfg)
-        needs_token = bool(opts.search) or opts.stream
+        needs_token = bool(options.search) or options.stream
         token = secret("MASTODON_ACCESS_TOKEN", required=needs_token)
-        search = opts.search if opts.search is not None else token is not None
+        search = options.search if options.search is not None else token is not None
         clients = [
             Mastodon(
                 api_base_url=url,
                 access_token=token.get_secret_value() if token else None,
                 ratelimit_method="throw",
                 version_check_mode="none",
-                request_timeout=opts.request_timeout,
+                request_timeout=options.request_timeout,
                 user_agent="brandpulse (+https://github.com/brandpulse)",
             )
-            for url in opts.instances
+            for url in options.instances
         ]
-        return [
-            cls(
-                clients,
-                **plan.collector_args(plan.compiled("mastodon")),
-                hashtags=_brand_hashtags(opts.hashtags, plan.brand),
-                search=search,
-                stream=opts.stream,
-                local=opts.local,
-                lookback_hours=opts.lookback_hours,
-                page_limit=opts.page_limit,
-                max_pages=opts.max_pages,
-                max_retries=opts.max_retries,
-                max_rate_limit_waits=opts.max_rate_limit_waits,
-                stream_duration_s=opts.stream_duration_s,
-                stream_idle_timeout_s=opts.stream_idle_timeout_s,
-            )
-            for plan in brand_plans(settings)
-        ]
+        return clients, search
+
+    @classmethod
+    def brand_args(cls, plan: BrandPlan, options: MastodonOptions, shared: Any) -> dict[str, Any]:
+        clients, search = shared
+        return {
+            **plan.collector_args(plan.compiled("mastodon")),
+            "client": clients,
+            "search": search,
+            "hashtags": _brand_hashtags(options.hashtags, plan.brand),
+        }
 
     # -- the contract -------------------------------------------------------------------
     def fetch(self, since: Cursor | None) -> Iterator[Mention | Deletion]:
@@ -373,7 +379,7 @@ class MastodonCollector:
             per[instance] = {"rate_limit_remaining": r, "rate_limit_reset": rs_dt}
             if isinstance(r, int) and (remaining is None or r < remaining):
                 remaining, reset = r, rs_dt
-        return health(remaining=remaining, reset=reset, last_error=self._last_error, instances=per)
+        return health(remaining=remaining, reset=reset, last_error=self.state.last_error, instances=per)
 
     # -- streams and positions ----------------------------------------------------------
     def _streams(self) -> list[_Stream]:
@@ -381,7 +387,7 @@ class MastodonCollector:
         for instance in self._clients:
             out.extend(_Stream(instance, "tag", t) for t in self.hashtags)
             if self.search:
-                out.append(_Stream(instance, "search", self.query or self.brand))
+                out.append(_Stream(instance, "search", self.query or self.brand or self.key))
         return out
 
     def _load_positions(self, since: Cursor | None) -> dict[str, str]:
@@ -419,7 +425,7 @@ class MastodonCollector:
                 if mention is None or mention.native_id in seen:
                     continue
                 seen.add(mention.native_id)
-                if self.match is not None and not self.match(mention):
+                if not self.wanted(mention):
                     continue
                 yield mention
             newest = self._positions.get(s.key)
@@ -487,47 +493,50 @@ class MastodonCollector:
 
     # -- calling the API ----------------------------------------------------------------
     def _call(self, s: _Stream, fn: Callable[[], Any]) -> Any:
-        waits = 0
-        while True:
+        client = self._clients[s.instance]
+
+        def guarded() -> Any:
             try:
-                result = self._retrying(fn)
-                self._last_error = None
-                return result
+                return fn()
             except MastodonRatelimitError:
-                client = self._clients[s.instance]
                 reset = getattr(client, "ratelimit_reset", None)
-                if waits >= self.max_rate_limit_waits:
-                    reset_dt = datetime.fromtimestamp(reset, UTC) if isinstance(reset, int | float) else None
-                    self._last_error = f"rate limited by {s.instance}"
-                    raise RateLimitedError(f"mastodon ({s.instance})", reset_dt) from None
-                seconds = float(reset) - time.time() if isinstance(reset, int | float) else None
-                wait = min(rate_limit_wait(seconds, waits + 1, cap=15 * 60.0), 15 * 60.0)
-                waits += 1
-                log.info("mastodon %s: rate limited; waiting %.0f s until the reset", s.instance, wait)
-                self._sleep(wait)
+                known = isinstance(reset, int | float)
+                raise RateLimited(
+                    seconds=float(reset) - time.time() if known else None,  # type: ignore[arg-type]
+                    reset=datetime.fromtimestamp(reset, UTC) if known else None,  # type: ignore[arg-type]
+                    where=s.instance,
+                ) from None
             except MastodonNotFoundError:
                 if s.kind == "tag":
                     return []  # a hashtag nobody has used yet on that instance
-                raise self._source_error(s, "the search endpoint was not found") from None
-            except MastodonUnauthorizedError:
-                self._last_error = f"{s.instance} refused the access token"
-                raise CredentialsError(
-                    f"mastodon: {s.instance} refused the request (HTTP 401); "
-                    "MASTODON_ACCESS_TOKEN is missing, expired or lacks the read scope"
-                ) from None
-            except _TRANSIENT as exc:
-                tries = self.max_retries + 1
-                raise self._source_error(s, f"still failing after {tries} attempts ({_brief(exc)})") from None
-            except MastodonAPIError as exc:
-                raise self._source_error(s, _brief(exc)) from None
-            except MastodonError as exc:
-                raise self._source_error(s, _brief(exc)) from None
+                raise
 
-    def _retrying(self, fn: Callable[[], Any]) -> Any:
-        return retrying(retry_on=_TRANSIENT, attempts=self.max_retries + 1, sleep=self._sleep, min_wait=1)(fn)
+        self._current = s
+        result = self.call_with_limits(f"{s.kind} {s.value!r}", guarded)
+        self.state.last_error = None
+        return result
+
+    def rate_limit_wait(self, seconds: float | None, attempt: int) -> float:
+        return min(super().rate_limit_wait(seconds, attempt), 15 * 60.0)
+
+    def translate(self, exc: BaseException, what: str) -> BaseException:
+        s = self._current
+        assert s is not None
+        if isinstance(exc, MastodonNotFoundError):
+            return self._source_error(s, "the search endpoint was not found")
+        if isinstance(exc, MastodonUnauthorizedError):
+            self.state.last_error = f"{s.instance} refused the access token"
+            return CredentialsError(
+                f"mastodon: {s.instance} refused the request (HTTP 401); "
+                "MASTODON_ACCESS_TOKEN is missing, expired or lacks the read scope"
+            )
+        if self.is_transient(exc):
+            tries = self.options.max_retries + 1
+            return self._source_error(s, f"still failing after {tries} attempts ({_brief(exc)})")
+        return self._source_error(s, _brief(exc))
 
     def _source_error(self, s: _Stream, what: str) -> SourceError:
-        self._last_error = f"{s.instance}: {what}"
+        self.state.last_error = f"{s.instance}: {what}"
         return SourceError(f"mastodon {s.instance} ({s.kind} {s.value!r}): {what}")
 
     # -- streaming ----------------------------------------------------------------------
@@ -562,7 +571,7 @@ class MastodonCollector:
                 )
             except MastodonError as exc:
                 log.warning("mastodon %s: cannot stream #%s (%s); polling only", s.instance, s.value, _brief(exc))
-                self._last_error = f"{s.instance}: streaming unavailable"
+                self.state.last_error = f"{s.instance}: streaming unavailable"
         return handles
 
     def _ring_loop(self, bell: queue.Queue[str], by_key: dict[str, _Stream], seen: set[str]) -> Iterator[Mention]:

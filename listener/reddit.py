@@ -41,19 +41,23 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+import re
+from collections.abc import Generator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 import praw
 import prawcore
 import requests
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, RateLimitedError, SourceError
-from brandpulse.types import AuthorRef, Cursor, Engagement, Mention, utcnow
-from listener.common import backoff, brand_plans, describe, health, log_retry, rate_limit_wait, retrying, validate_options
+from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, SourceError
+from brandpulse.types import AuthorRef, Cursor, Engagement, Mention
+from listener.collector import BaseCollector, RateLimited, SourceOptions, parse_options
+from listener.common import BrandPlan, backoff, describe
+from listener.query.compiling import Dialect, Lowering, positives_first, seq_text, word_or_phrase
+from listener.query.normal_form import NF, TRUE, Lit, NAnd, NOr
+from listener.query.syntax import Field as QueryField
 
 log = logging.getLogger(__name__)
 
@@ -159,11 +163,60 @@ def parse_item(item: Any, *, brand: str | None, query: str | None) -> Mention:
     )
 
 
-# --------------------------------------------------------------------------- options
-class RedditOptions(BaseModel):
-    """``[sources.reddit]`` options."""
+# --------------------------------------------------------------------------- search dialect
+_REDDIT_USER_RE = re.compile(r"[a-z0-9_-]{3,20}")
 
-    model_config = ConfigDict(extra="forbid")
+
+def _lower_reddit(nf: NF, low: Lowering) -> NF:
+    def lit(n: Lit) -> NF:
+        atom = n.atom
+        if isinstance(atom, QueryField):
+            if atom.name == "lang":
+                low.widen("Reddit search has no language filter: lang: is applied locally")
+                return TRUE
+            if _REDDIT_USER_RE.fullmatch(atom.value) is None:
+                low.widen(f"from:{atom.value} is not a Reddit username; searched without it")
+                return TRUE
+            return n
+        if n.neg:
+            low.widen(f"NOT {word_or_phrase(atom)}: Reddit stems words, so exclusions are applied locally")
+            return TRUE
+        return low.as_plain_words(n, "Reddit") if any(s for s, _ in atom.tokens) else n
+
+    return low.drop_negative_ors(low.lower(nf, lit))
+
+
+def _render_reddit(n: NF) -> str:
+    if isinstance(n, Lit):
+        atom = n.atom
+        if isinstance(atom, QueryField):
+            core = f"author:{atom.value}"
+        else:
+            text = seq_text(atom)
+            core = f'"{text}"' if len(atom.tokens) > 1 else text
+        return f"NOT {core}" if n.neg else core
+    if isinstance(n, NAnd | NOr):
+        joiner = " AND " if isinstance(n, NAnd) else " OR "
+        items = positives_first(n) if isinstance(n, NAnd) else n.items
+        return joiner.join(f"({_render_reddit(c)})" if isinstance(c, NAnd | NOr) else _render_reddit(c) for c in items)
+    raise AssertionError("constants are folded away before rendering")  # pragma: no cover
+
+
+def _compile_reddit(nf: NF, low: Lowering) -> tuple[str | None, list[str]]:
+    """Lucene syntax (praw's default ``syntax="lucene"``): ``AND``/``OR``/``NOT``, parentheses, ``"phrase"``,
+    ``author:``. Reddit stems and has no language filter, so negated words and ``lang:`` are dropped;
+    ``NOT author:x`` is kept."""
+    text = _render_reddit(_lower_reddit(nf, low))
+    return text, [text]
+
+
+REDDIT_DIALECT = Dialect("reddit", _compile_reddit)
+
+
+
+# --------------------------------------------------------------------------- options
+class RedditOptions(SourceOptions):
+    """``[sources.reddit]`` options."""
 
     #: Subreddits searched for submissions ("all" = the whole site).
     subreddits: list[str] = Field(default_factory=lambda: ["all"])
@@ -177,8 +230,8 @@ class RedditOptions(BaseModel):
     search_limit: int = Field(1000, ge=1, le=1000)
     #: First run of a comment stream: skip the comments that exist already (about 100).
     skip_existing: bool = False
-    #: Attempts for one request on 5xx/network errors before giving up (after prawcore's own retries).
-    max_retries: int = Field(3, ge=1, le=20)
+    #: Retries of one request on 5xx/network errors after its first attempt (beyond prawcore's own retries).
+    max_retries: int = Field(2, ge=0, le=20)
     #: 429 waits allowed per request before RateLimitedError.
     max_rate_limit_waits: int = Field(5, ge=0, le=100)
     #: Seconds to wait for Reddit to answer one request.
@@ -186,7 +239,7 @@ class RedditOptions(BaseModel):
 
 
 def _options(source_cfg: Mapping[str, Any]) -> RedditOptions:
-    opts = validate_options(RedditOptions, SOURCE, source_cfg)
+    opts = parse_options(RedditOptions, SOURCE, source_cfg)
     for key in ("subreddits", "comment_subreddits"):
         for name in getattr(opts, key):
             if not name or not name.replace("_", "").isalnum():
@@ -240,53 +293,31 @@ def covering_time_filter(configured: str, since_utc: float | None, now: datetime
 
 
 # --------------------------------------------------------------------------- collector
-class RedditCollector:
+class RedditCollector(BaseCollector[RedditOptions]):
     """Mentions of one brand from Reddit submission search and subreddit comment streams."""
 
     name: ClassVar[str] = SOURCE
+    label: ClassVar[str] = "Reddit"
+    dialect: ClassVar[Dialect | None] = REDDIT_DIALECT
+    Options: ClassVar[type[SourceOptions]] = RedditOptions
+    secret_env: ClassVar[tuple[str, ...]] = ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USER_AGENT")
+    transient_errors: ClassVar[tuple[type[BaseException], ...]] = _TRANSIENT
+    rate_limit_cap: ClassVar[float] = 600.0
 
     def __init__(
-        self,
-        reddit: praw.Reddit,
-        *,
-        brand: str,
-        query: str | None,
-        match: Callable[[Mention], bool] | None = None,
-        key: str | None = None,
-        subreddits: Sequence[str] = ("all",),
-        search: bool = True,
-        comment_subreddits: Sequence[str] = (),
-        time_filter: str = "week",
-        search_limit: int = 1000,
-        skip_existing: bool = False,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = utcnow,
-        max_retries: int = 3,
-        max_rate_limit_waits: int = 5,
+        self, options: RedditOptions, client: praw.Reddit, *, session: requests.Session | None = None, **common: Any
     ) -> None:
-        self.reddit = reddit
-        self.brand = brand
-        self.query = query
-        self.match = match
-        self.key = key or brand
-        self.subreddits = list(subreddits)
-        self.search = search
-        self.comment_subreddits = list(comment_subreddits)
-        self.time_filter = time_filter
-        self.search_limit = search_limit
-        self.skip_existing = skip_existing
-        self._sleep = sleep
-        self._now = now
-        self.max_retries = max_retries
-        self.max_rate_limit_waits = max_rate_limit_waits
+        super().__init__(options, **common)
+        self.reddit = client
+        self.subreddits = list(options.subreddits)
+        self.search = options.search
+        self.comment_subreddits = list(options.comment_subreddits)
+        self.time_filter = options.time_filter
+        self.search_limit = options.search_limit
+        self.skip_existing = options.skip_existing
         self._pos: dict[str, Any] = {}
         self._advanced = False
-        self._reset: datetime | None = None
-        self._remaining: int | None = None
         self._used: int | None = None
-        self._last_error: str | None = None
-        self._gap_warning: str | None = None
         if session is not None:
             session.hooks.setdefault("response", []).append(self._observe)
 
@@ -297,7 +328,7 @@ class RedditCollector:
     def fetch(self, since: Cursor | None) -> Iterator[Mention]:
         start = _parse_position(since)
         self._pos = dict(start)
-        self._gap_warning = None
+        self.state.gap_warning = None
         if self.search and self.subreddits:
             if self.query:
                 yield from self._search(start.get("search"), start.get("search_utc"))
@@ -313,7 +344,7 @@ class RedditCollector:
         return Cursor(source=SOURCE, key=self.key, position=position, updated_at=self._now())
 
     def health(self) -> dict[str, Any]:
-        remaining, used = self._remaining, self._used
+        remaining, used = self.state.remaining, self._used
         try:
             limits = self.reddit.auth.limits
             if limits.get("remaining") is not None:
@@ -322,47 +353,34 @@ class RedditCollector:
                 used = int(limits["used"] or 0)
         except Exception:  # health is informational; praw's internals may differ between versions
             pass
-        return health(
-            remaining=int(remaining) if remaining is not None else None,
-            reset=self._reset,
-            last_error=self._last_error,
-            gap_warning=self._gap_warning,
-            rate_limit_used=int(used) if used is not None else None,
-        )
+        return self.state.health(rate_limit_used=int(used) if used is not None else None) | {
+            "rate_limit_remaining": int(remaining) if remaining is not None else None
+        }
 
     @classmethod
-    def from_config(cls, source_cfg: dict[str, Any], settings: Any) -> list[RedditCollector]:
-        """One collector per brand, sharing one read-only praw.Reddit (app-only OAuth)."""
-        from brandpulse.config import secret
+    def parse_options(cls, source_cfg: Mapping[str, Any]) -> RedditOptions:
+        return _options(source_cfg)
 
-        opts = _options(source_cfg)
-        creds = {name: secret(name) for name in ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USER_AGENT")}
+    @classmethod
+    def shared_client(cls, options: RedditOptions) -> tuple[praw.Reddit, requests.Session]:
+        """One read-only praw.Reddit (app-only OAuth) for every brand."""
+        creds = cls.secret_values()
         session = requests.Session()
         reddit = praw.Reddit(
-            client_id=creds["REDDIT_CLIENT_ID"].get_secret_value(),  # type: ignore[union-attr]
-            client_secret=creds["REDDIT_CLIENT_SECRET"].get_secret_value(),  # type: ignore[union-attr]
-            user_agent=creds["REDDIT_USER_AGENT"].get_secret_value(),  # type: ignore[union-attr]
+            client_id=creds["REDDIT_CLIENT_ID"],
+            client_secret=creds["REDDIT_CLIENT_SECRET"],
+            user_agent=creds["REDDIT_USER_AGENT"],
             check_for_updates=False,
-            timeout=opts.request_timeout,
+            timeout=options.request_timeout,
             requestor_kwargs={"session": session},
         )
         reddit.read_only = True
-        return [
-            cls(
-                reddit,
-                **plan.collector_args(plan.compiled(SOURCE)),
-                subreddits=opts.subreddits,
-                search=opts.search,
-                comment_subreddits=opts.comment_subreddits,
-                time_filter=opts.time_filter,
-                search_limit=opts.search_limit,
-                skip_existing=opts.skip_existing,
-                session=session,
-                max_retries=opts.max_retries,
-                max_rate_limit_waits=opts.max_rate_limit_waits,
-            )
-            for plan in brand_plans(settings)
-        ]
+        return reddit, session
+
+    @classmethod
+    def brand_args(cls, plan: BrandPlan, options: RedditOptions, shared: Any) -> dict[str, Any]:
+        reddit, session = shared
+        return {**plan.collector_args(plan.compiled(SOURCE)), "client": reddit, "session": session}
 
     # -- search -------------------------------------------------------------------------
     def _search(self, floor: str | None, floor_utc: float | None) -> Iterator[Mention]:
@@ -398,22 +416,7 @@ class RedditCollector:
 
     def _next(self, iterator: Iterator[Any], what: str) -> Any:
         """next(iterator) with 429 waits and transient-error retries (a ListingGenerator resumes its page)."""
-        retry = retrying(
-            retry_on=_TRANSIENT,
-            attempts=self.max_retries,
-            sleep=self._sleep,
-            min_wait=1,
-            before_sleep=log_retry("Reddit", what, self.max_retries, log),
-        )
-        waits = 0
-        while True:
-            try:
-                return retry(next, iterator, _END)
-            except prawcore.exceptions.TooManyRequests as exc:
-                waits += 1
-                self._wait_rate_limit(exc, waits, what)
-            except _PRAW_ERRORS as exc:
-                raise self._translate(exc, what) from None
+        return self.call_with_limits(what, next, iterator, _END)
 
     # -- comment streams ------------------------------------------------------------------
     def _comments(self, floor: str | None) -> Iterator[Mention]:
@@ -429,12 +432,12 @@ class RedditCollector:
                 done = yield from self._drain(stream, floor_n, state, skipping)
             except prawcore.exceptions.TooManyRequests as exc:
                 waits += 1
-                self._wait_rate_limit(exc, waits, "comment stream")
+                self._wait_out(RateLimited() if (limit := self.rate_limit_of(exc)) is None else limit, waits, "comment stream")
                 continue
             except _TRANSIENT as exc:
                 failures += 1
-                self._last_error = describe(exc)
-                if failures >= self.max_retries:
+                self.state.last_error = describe(exc)
+                if failures > self.options.max_retries:
                     raise self._translate(exc, "comment stream") from None
                 delay = backoff(failures, 1.0, 60.0)
                 log.warning("Reddit comment stream failed (%s); retrying in %.0f s", describe(exc), delay)
@@ -498,7 +501,7 @@ class RedditCollector:
         except MalformedItemError as exc:
             log.warning("skipping malformed Reddit item %s: %s", exc.item_id or vars(item).get("id"), exc.reason)
             return None
-        if self.match is not None and not self.match(mention):
+        if not self.wanted(mention):
             return None
         return mention
 
@@ -511,24 +514,25 @@ class RedditCollector:
         return False
 
     def _warn_gap(self, message: str) -> None:
-        self._gap_warning = message
+        self.state.gap_warning = message
         log.warning(message)
 
     def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         headers = response.headers
         try:
             if "x-ratelimit-remaining" in headers:
-                self._remaining = int(float(headers["x-ratelimit-remaining"]))
+                self.state.remaining = int(float(headers["x-ratelimit-remaining"]))
             if "x-ratelimit-used" in headers:
                 self._used = int(headers["x-ratelimit-used"])
             if "x-ratelimit-reset" in headers:
-                self._reset = self._now() + timedelta(seconds=int(headers["x-ratelimit-reset"]))
+                self.state.reset = self._now() + timedelta(seconds=int(headers["x-ratelimit-reset"]))
         except (TypeError, ValueError):
             log.debug("unreadable Reddit rate-limit headers")
 
-    def _wait_rate_limit(self, exc: prawcore.exceptions.TooManyRequests, attempt: int, what: str) -> None:
+    def rate_limit_of(self, exc: BaseException) -> RateLimited | None:
+        if not isinstance(exc, prawcore.exceptions.TooManyRequests):
+            return super().rate_limit_of(exc)
         self._observe(exc.response)
-        self._remaining = 0
         seconds = None
         for header in ("x-ratelimit-reset", "retry-after"):
             try:
@@ -536,16 +540,13 @@ class RedditCollector:
                 break
             except (KeyError, TypeError, ValueError):
                 continue
-        wait = rate_limit_wait(seconds, attempt, cap=600.0)
-        self._reset = self._now() + timedelta(seconds=wait)
-        if attempt > self.max_rate_limit_waits:
-            self._last_error = f"rate limited on {what}"
-            raise RateLimitedError(SOURCE, self._reset)
-        log.warning("Reddit rate limit reached on %s; waiting %.0f s", what, wait)
-        self._sleep(wait)
+        return RateLimited(seconds)
+
+    def translate(self, exc: BaseException, what: str) -> BaseException:
+        return self._translate(exc, what)
 
     def _translate(self, exc: BaseException, what: str) -> Exception:
-        self._last_error = describe(exc)
+        self.state.last_error = describe(exc)
         if isinstance(exc, _AUTH_ERRORS) or (
             isinstance(exc, prawcore.exceptions.ResponseException) and exc.response.status_code == 401
         ):
@@ -558,5 +559,5 @@ class RedditCollector:
         if isinstance(exc, prawcore.exceptions.NotFound | prawcore.exceptions.Redirect):
             return SourceError(f"Reddit {what}: a subreddit in {self.subreddits + self.comment_subreddits} not found")
         if isinstance(exc, _TRANSIENT):
-            return SourceError(f"Reddit {what} failed after {self.max_retries} attempts: {describe(exc)}")
+            return SourceError(f"Reddit {what} failed after {self.options.max_retries + 1} attempts: {describe(exc)}")
         return SourceError(f"Reddit {what} failed: {describe(exc)}")

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from brandpulse.errors import BadRowError, ConfigError, InputFileError, MalformedItemError
+from brandpulse.errors import BadRowError, InputFileError, MalformedItemError
 from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention
 
 log = logging.getLogger(__name__)
@@ -196,12 +196,9 @@ class ReplayCollector:
 
     @classmethod
     def from_config(cls, source_cfg: dict[str, Any], settings: Any) -> list[ReplayCollector]:
-        try:
-            opts = ReplayOptions(**source_cfg)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"[sources.replay] {key}: {first['msg']}") from None
+        from listener.collector import parse_options
+
+        opts = parse_options(ReplayOptions, cls.name, source_cfg, name_unknown_keys=False)
         brands = set(opts.brands) if opts.brands else ({b.name for b in settings.brands} or None)
         return [cls(path=settings.resolve_path(opts.path), speed=opts.speed, brands=brands)]
 

@@ -27,22 +27,23 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import feedparser
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from brandpulse.errors import MalformedItemError, RateLimitedError, SourceError
-from brandpulse.types import AuthorRef, Cursor, Deletion, Mention, utcnow
-from listener.common import brand_plans, health, html_to_text, parse_retry_after, retrying, validate_options
+from brandpulse.errors import MalformedItemError, SourceError
+from brandpulse.types import AuthorRef, Cursor, Deletion, Mention
+from listener.collector import BaseCollector, RateLimited, SourceOptions, Transient
+from listener.common import BrandPlan, html_to_text, parse_retry_after
 
 if TYPE_CHECKING:
-    from brandpulse.config import Settings
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -213,19 +214,15 @@ class _FeedState:
                    floor=datetime.fromisoformat(floor) if floor else None)
 
 
-class _Transient(Exception):
-    """A retryable failure (5xx, 429 without Retry-After, connection error)."""
-
-
 # --------------------------------------------------------------------------- collector
-class RSSOptions(BaseModel):
+class RSSOptions(SourceOptions):
     """[sources.rss] options."""
 
-    model_config = ConfigDict(extra="forbid")
     feeds: list[str] = Field(min_length=1)
     timeout_s: float = Field(30.0, gt=0)
     max_seen: int = Field(500, ge=10, le=100_000)
-    max_retries: int = Field(4, ge=1, le=20)
+    #: Retries of one feed request on 5xx/network errors after its first attempt.
+    max_retries: int = Field(3, ge=0, le=20)
     user_agent: str = DEFAULT_USER_AGENT
 
     @field_validator("feeds")
@@ -237,43 +234,22 @@ class RSSOptions(BaseModel):
         return feeds
 
 
-class RSSCollector:
+class RSSCollector(BaseCollector[RSSOptions]):
     """Mentions from RSS 2.0 / Atom feeds (news, blogs, Google Alerts), filtered locally by `match`."""
 
     name: ClassVar[str] = "rss"
+    Options: ClassVar[type[SourceOptions]] = RSSOptions
+    name_unknown_keys: ClassVar[bool] = False
+    retry_min_wait: float = 0.0
 
-    def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        feeds: list[str],
-        brand: str,
-        query: str | None = None,
-        match: Callable[[Mention], bool] | None = None,
-        key: str | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = utcnow,
-        max_seen: int = 500,
-        max_retries: int = 4,
-        max_rate_limit_waits: int = 3,
-        backoff_s: float = 1.0,
-    ) -> None:
+    def __init__(self, options: RSSOptions, client: httpx.Client, *, backoff_s: float = 1.0, **common: Any) -> None:
+        super().__init__(options, **common)
         self._client = client
-        self.feeds = list(feeds)
-        self.brand = brand
-        self.query = query
-        self.match = match
-        self.key = key or brand
-        self._sleep = sleep
-        self._now = now
-        self.max_seen = max_seen
-        self.max_retries = max_retries
-        self.max_rate_limit_waits = max_rate_limit_waits
-        self.backoff_s = backoff_s
+        self.feeds = list(options.feeds)
+        self.max_seen = options.max_seen
+        self.retry_multiplier = backoff_s
         self._states: dict[str, _FeedState] = {}
         self._touched = False
-        self._last_error: str | None = None
-        self._rate_limit_reset: datetime | None = None
         self.skipped: int = 0
 
     def __repr__(self) -> str:
@@ -281,17 +257,10 @@ class RSSCollector:
 
     # -- config --------------------------------------------------------------
     @classmethod
-    def from_config(cls, source_cfg: dict[str, Any], settings: Settings) -> list[RSSCollector]:
-        opts = validate_options(RSSOptions, "rss", source_cfg, name_unknown_keys=False)
-        collectors = []
-        for plan in brand_plans(settings):
-            client = httpx.Client(timeout=opts.timeout_s, follow_redirects=True,
-                                  headers={"User-Agent": opts.user_agent})
-            native = plan.compiled("rss")
-            collectors.append(cls(client, feeds=opts.feeds,
-                                  **plan.collector_args(native if isinstance(native, str) else plan.spec.source),
-                                  max_seen=opts.max_seen, max_retries=opts.max_retries))
-        return collectors
+    def brand_args(cls, plan: BrandPlan, options: RSSOptions, shared: Any) -> dict[str, Any]:
+        client = httpx.Client(timeout=options.timeout_s, follow_redirects=True, headers={"User-Agent": options.user_agent})
+        native = plan.compiled("rss")
+        return {**plan.collector_args(native if isinstance(native, str) else plan.spec.source), "client": client}
 
     # -- cursor --------------------------------------------------------------
     def _load(self, since: Cursor | None) -> None:
@@ -317,7 +286,7 @@ class RSSCollector:
         return Cursor(source=self.name, key=self.key, position=position)
 
     def health(self) -> dict[str, Any]:
-        return health(reset=self._rate_limit_reset, last_error=self._last_error, skipped_items=self.skipped)
+        return self.state.health(skipped_items=self.skipped)
 
     # -- fetching ------------------------------------------------------------
     def fetch(self, since: Cursor | None) -> Iterator[Mention | Deletion]:
@@ -327,8 +296,8 @@ class RSSCollector:
             try:
                 yield from self._fetch_feed(url)
             except SourceError as exc:
-                self._last_error = str(exc).splitlines()[0]
-                log.warning("rss %s: %s", self.key, self._last_error)
+                self.state.last_error = str(exc).splitlines()[0]
+                log.warning("rss %s: %s", self.key, self.state.last_error)
                 failed.append(_describe(url))
         if failed:
             raise SourceError(f"rss: {len(failed)} of {len(self.feeds)} feeds failed: {', '.join(failed)}")
@@ -402,7 +371,7 @@ class RSSCollector:
             return None
         state.remember(mention.native_id, dated, self.max_seen)
         self._touched = True
-        if self.match is not None and not self.match(mention):
+        if not self.wanted(mention):
             return None
         return mention
 
@@ -451,27 +420,24 @@ class RSSCollector:
 
     # -- HTTP ----------------------------------------------------------------
     def _get(self, url: str, headers: dict[str, str]) -> httpx.Response:
-        retry = retrying(retry_on=_Transient, attempts=self.max_retries, sleep=self._sleep, multiplier=self.backoff_s)
-        try:
-            return retry(self._get_once, url, headers)
-        except _Transient as exc:
-            raise SourceError(f"rss: {_describe(url)} failed after {self.max_retries} attempts: {exc}") from None
+        return self.call_with_limits(_describe(url), self._get_once, url, headers)
 
     def _get_once(self, url: str, headers: dict[str, str]) -> httpx.Response:
-        for _ in range(self.max_rate_limit_waits + 1):
-            try:
-                resp = self._client.get(url, headers=headers)
-            except httpx.TransportError as exc:
-                raise _Transient(exc.__class__.__name__) from None
-            if resp.status_code not in (429, 503):
-                if resp.status_code >= 500:
-                    raise _Transient(f"HTTP {resp.status_code}")
-                return resp
+        try:
+            resp = self._client.get(url, headers=headers)
+        except httpx.TransportError as exc:
+            raise Transient(exc.__class__.__name__) from None
+        if resp.status_code in (429, 503):
             wait = parse_retry_after(resp.headers.get("retry-after"), self._now())
             if wait is None:
-                raise _Transient(f"HTTP {resp.status_code}")
-            self._rate_limit_reset = self._now() + timedelta(seconds=wait)
-            log.info("rss %s: %s answered %s; waiting %.0f s (Retry-After)", self.key, _describe(url),
-                     resp.status_code, wait)
-            self._sleep(wait)
-        raise RateLimitedError(f"rss ({_describe(url)})", self._rate_limit_reset)
+                raise Transient(f"HTTP {resp.status_code}")
+            log.info("rss %s: %s answered %s; Retry-After %.0f s", self.key, _describe(url), resp.status_code, wait)
+            raise RateLimited(wait, where=_describe(url))
+        if resp.status_code >= 500:
+            raise Transient(f"HTTP {resp.status_code}")
+        return resp
+
+    def translate(self, exc: BaseException, what: str) -> BaseException:
+        if isinstance(exc, Transient):
+            return SourceError(f"rss: {what} failed after {self.options.max_retries + 1} attempts: {exc}")
+        return super().translate(exc, what)

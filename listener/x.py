@@ -50,21 +50,25 @@ from typing import Any, ClassVar, Literal
 
 import requests
 import tweepy
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, RateLimitedError, SourceError
-from brandpulse.types import AuthorRef, Cursor, Engagement, Mention, utcnow
-from listener.common import (
-    BrandPlan,
-    backoff,
-    brand_plans,
-    describe,
-    health,
-    log_retry,
-    rate_limit_wait,
-    retrying,
-    validate_options,
+from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, SourceError
+from brandpulse.types import AuthorRef, Cursor, Engagement, Mention
+from listener.collector import BaseCollector, RateLimited, SourceOptions, SourceState
+from listener.common import BrandPlan, backoff, brand_plans, describe
+from listener.query.compiling import (
+    Dialect,
+    Lowering,
+    is_accented,
+    positives_first,
+    prepare,
+    seq_text,
+    word_or_phrase,
 )
+from listener.query.matching import Query
+from listener.query.normal_form import FALSE, NF, TRUE, Lit, NAnd, NOr, Seq, make, nnf
+from listener.query.syntax import Field as QueryField
+from listener.query.syntax import syntax_error
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +100,132 @@ TWEET_FIELDS = [
 
 _TRANSIENT = (tweepy.TwitterServerError, requests.ConnectionError, requests.Timeout)
 _NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+# --------------------------------------------------------------------------- search dialect
+#: X API v2 recent search, self-serve access: 512 characters per query (Enterprise: 4,096).
+X_MAX_QUERY_LENGTH = 512
+_X_USER_RE = re.compile(r"[a-z0-9_]{1,15}")
+_X_CASHTAG_RE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _x_seq_ok(seq: Seq) -> bool:
+    """Can X express this token sequence exactly (hashtag/mention/cashtag rules)?"""
+    if len(seq.tokens) > 1:
+        return all(s == "" for s, _ in seq.tokens)  # inside "…", X treats #/@/$ tokens as plain words
+    sigil, word = seq.tokens[0]
+    if sigil == "#":
+        return not word.isdigit()
+    if sigil == "@":
+        return _X_USER_RE.fullmatch(word) is not None
+    if sigil == "$":
+        return _X_CASHTAG_RE.fullmatch(word) is not None
+    return True
+
+
+def _lower_x(nf: NF, low: Lowering) -> NF:
+    def lit(n: Lit) -> NF:
+        atom = n.atom
+        if isinstance(atom, QueryField):
+            if atom.name == "from" and _X_USER_RE.fullmatch(atom.value) is None:
+                low.widen(f"from:{atom.value} is not an X username; searched without it")
+                return TRUE
+            return n
+        if n.neg:
+            if is_accented(atom):
+                low.widen(f"-{word_or_phrase(atom)}: X folds accents, so excluding it could hide posts; filtered locally")
+                return TRUE
+            if not _x_seq_ok(atom):
+                low.widen(f"-{word_or_phrase(atom)}: X matches it more loosely; filtered locally")
+                return TRUE
+            return n
+        return n if _x_seq_ok(atom) else low.as_plain_words(n, "X")
+
+    return low.drop_negative_ors(low.lower(nf, lit))
+
+
+def _render_x(n: NF) -> str:
+    if isinstance(n, Lit):
+        atom = n.atom
+        if isinstance(atom, QueryField):
+            return ("-" if n.neg else "") + f"{atom.name}:{atom.value}"
+        text = seq_text(atom)
+        if len(atom.tokens) > 1:
+            return ("-" if n.neg else "") + f'"{text}"'
+        if n.neg and atom.tokens[0][0] == "":
+            return f'-"{text}"'  # the phrase operator matches the post body only; a keyword also URLs
+        return ("-" if n.neg else "") + text
+    if isinstance(n, NAnd):
+        return " ".join(f"({_render_x(c)})" if isinstance(c, NOr) else _render_x(c) for c in positives_first(n))
+    if isinstance(n, NOr):
+        return " OR ".join(f"({_render_x(c)})" if isinstance(c, NAnd) else _render_x(c) for c in n.items)
+    raise AssertionError("constants are folded away before rendering")  # pragma: no cover
+
+
+
+def compile_x_queries(query: Query | str, max_length: int = X_MAX_QUERY_LENGTH) -> list[str]:
+    """X queries of at most `max_length` characters whose union is the compiled X query.
+
+    Splits top-level ORs (and ORs inside ANDs, repeating the other AND-ed parts). Raises
+    `QuerySyntaxError` if a single indivisible part is still too long.
+    """
+    q = prepare(query)
+    nf = nnf(q.ast, False, "x")
+    if nf == FALSE:
+        return []
+    lowered = _lower_x(nf, Lowering("x"))
+    out: list[str] = []
+    _split_x(lowered, max_length, out, q.source)
+    return out
+
+
+def _split_x(n: NF, limit: int, out: list[str], source: str) -> None:
+    text = _render_x(n)
+    if len(text) <= limit:
+        out.append(text)
+        return
+    if isinstance(n, NOr):
+        _pack(list(n.items), lambda group: make(NOr, group), limit, out, source)
+        return
+    if isinstance(n, NAnd):
+        ors = [c for c in n.items if isinstance(c, NOr)]
+        if ors:
+            big = max(ors, key=lambda c: len(c.items))
+            rest = [c for c in n.items if c is not big]
+            assert isinstance(big, NOr)
+            _pack(list(big.items), lambda group: make(NAnd, [*rest, make(NOr, group)]), limit, out, source)
+            return
+    raise syntax_error(
+        f"the query is too long for X search ({len(text)} characters in one indivisible part, limit {limit}); "
+        "shorten it or split it into several brands",
+        source,
+        0,
+    )
+
+
+def _pack(items: Sequence[NF], build: Callable[[list[NF]], NF], limit: int, out: list[str], source: str) -> None:
+    """Greedily group `items` so that `build(group)` renders within `limit`; recurse on what never fits."""
+    group: list[NF] = []
+    for item in items:
+        if group and len(_render_x(build([*group, item]))) > limit:
+            _split_x(build(group), limit, out, source)
+            group = []
+        group.append(item)
+    if group:
+        _split_x(build(group), limit, out, source)
+
+
+def _compile_x(nf: NF, low: Lowering) -> tuple[str | None, list[str]]:
+    """X API v2 search query: one string (parentheses, implicit AND, ``OR``, ``-`` negation, ``"phrase"``,
+    ``#``, ``@``, ``$``, ``from:``, ``lang:``). X cannot negate a group (NOT is pushed down to terms), folds
+    accents (negated accented words are dropped) and limits a query to 512 characters on self-serve access
+    (`compile_x_queries` splits)."""
+    text = _render_x(_lower_x(nf, low))
+    return text, [text]
+
+
+X_DIALECT = Dialect("x", _compile_x)
+
 
 
 # --------------------------------------------------------------------------- secrets in logs
@@ -213,10 +343,8 @@ def _parse_or_log(
 
 
 # --------------------------------------------------------------------------- options
-class XOptions(BaseModel):
+class XOptions(SourceOptions):
     """``[sources.x]`` options."""
-
-    model_config = ConfigDict(extra="forbid")
 
     #: "search" (recent search, polled) or "stream" (filtered stream; Pro access or above).
     mode: Literal["search", "stream"] = "search"
@@ -226,8 +354,8 @@ class XOptions(BaseModel):
     max_pages: int | None = Field(None, ge=1)
     #: Longest query sent (512 on self-serve access; longer brand queries are split).
     max_query_length: int = Field(RULE_MAX_CHARS, ge=64, le=4096)
-    #: Attempts for one request on 5xx/network errors before giving up.
-    max_retries: int = Field(5, ge=1, le=20)
+    #: Retries of one request on 5xx/network errors after its first attempt.
+    max_retries: int = Field(4, ge=0, le=20)
     #: 429 waits allowed per request before RateLimitedError.
     max_rate_limit_waits: int = Field(5, ge=0, le=100)
     #: Stream mode: seconds one `fetch` keeps the stream open (None: until stopped).
@@ -238,22 +366,8 @@ class XOptions(BaseModel):
     catch_up: bool = True
 
 
-def _options(source_cfg: Mapping[str, Any]) -> XOptions:
-    return validate_options(XOptions, SOURCE, source_cfg)
-
-
 # --------------------------------------------------------------------------- shared plumbing
-@dataclass
-class _State:
-    """What a collector knows about the source (read by `health`)."""
-
-    remaining: int | None = None
-    reset: datetime | None = None
-    last_error: str | None = None
-    gap_warning: str | None = None
-
-
-def _prepare_client(client: Any, state: _State) -> None:
+def _prepare_client(client: Any, state: SourceState) -> None:
     """Raw JSON results, no sleeping inside tweepy, rate-limit headers recorded from every response."""
     client.return_type = dict
     client.wait_on_rate_limit = False
@@ -264,7 +378,7 @@ def _prepare_client(client: Any, state: _State) -> None:
     client.session.hooks.setdefault("response", []).append(observe)
 
 
-def _record_limits(state: _State, headers: Mapping[str, str]) -> None:
+def _record_limits(state: SourceState, headers: Mapping[str, str]) -> None:
     remaining, reset = headers.get("x-rate-limit-remaining"), headers.get("x-rate-limit-reset")
     try:
         if remaining is not None:
@@ -284,75 +398,36 @@ def _reset_from(headers: Mapping[str, str], reset_time: int | None = None) -> da
         return None
 
 
-class _XBase:
+class _XBase(BaseCollector[XOptions]):
     """Request plumbing shared by the search and stream collectors."""
 
     name: ClassVar[str] = SOURCE
-
-    def __init__(
-        self,
-        *,
-        sleep: Callable[[float], None],
-        now: Callable[[], datetime],
-        max_retries: int,
-        max_rate_limit_waits: int,
-    ) -> None:
-        self._sleep = sleep
-        self._now = now
-        self.max_retries = max_retries
-        self.max_rate_limit_waits = max_rate_limit_waits
-        self._state = _State()
-
-    def _health(self, **extra: Any) -> dict[str, Any]:
-        state = self._state
-        return health(
-            remaining=state.remaining, reset=state.reset, last_error=state.last_error, gap_warning=state.gap_warning, **extra
-        )
+    label: ClassVar[str] = "X"
+    dialect: ClassVar[Dialect | None] = X_DIALECT
+    Options: ClassVar[type[SourceOptions]] = XOptions
+    secret_env: ClassVar[tuple[str, ...]] = ("X_BEARER_TOKEN",)
+    transient_errors: ClassVar[tuple[type[BaseException], ...]] = _TRANSIENT
 
     def _rate_wait(self, reset: datetime | None, attempt: int) -> float:
         """Seconds to wait after a 429: until the reset time, else 60 s doubling (X's guidance)."""
-        return rate_limit_wait((reset - self._now()).total_seconds() if reset is not None else None, attempt, cap=900.0)
+        return self.rate_limit_wait((reset - self._now()).total_seconds() if reset is not None else None, attempt)
 
-    def _call(self, what: str, fn: Callable[..., Any], /, *args: Any, **params: Any) -> Any:
-        """One API request: 429 → wait until reset and retry; 5xx/network → backoff; then errors."""
-        retry = retrying(
-            retry_on=_TRANSIENT,
-            attempts=self.max_retries,
-            sleep=self._sleep,
-            min_wait=1,
-            before_sleep=log_retry("X", what, self.max_retries, log),
-        )
-        waits = 0
-        while True:
-            try:
-                return retry(fn, *args, **params)
-            except tweepy.TooManyRequests as exc:
-                waits += 1
-                _record_limits(self._state, exc.response.headers)
-                reset = _reset_from(exc.response.headers, exc.reset_time)
-                self._state.remaining = 0
-                if waits > self.max_rate_limit_waits:
-                    self._state.last_error = f"rate limited on {what}"
-                    raise RateLimitedError(SOURCE, reset) from None
-                wait = self._rate_wait(reset, waits)
-                log.warning("X rate limit reached on %s; waiting %.0f s (resets at %s)", what, wait, reset)
-                self._sleep(wait)
-            except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
-                self._state.last_error = describe(exc)
-                raise CredentialsError(
-                    f"X refused the request for {what} ({exc.response.status_code}): check X_BEARER_TOKEN "
-                    "(an App-only bearer token) and that the app's access level includes this endpoint"
-                ) from None
-            except tweepy.BadRequest as exc:
-                self._state.last_error = describe(exc)
-                detail = "; ".join(str(m) for m in exc.api_messages) or str(exc)
-                raise SourceError(f"X rejected the {what} request: {detail[:300]}") from None
-            except _TRANSIENT as exc:
-                self._state.last_error = describe(exc)
-                raise SourceError(f"X {what} failed after {self.max_retries} attempts: {describe(exc)}") from None
-            except tweepy.HTTPException as exc:
-                self._state.last_error = describe(exc)
-                raise SourceError(f"X {what} failed: {describe(exc)}") from None
+    def rate_limit_of(self, exc: BaseException) -> RateLimited | None:
+        if isinstance(exc, tweepy.TooManyRequests):
+            _record_limits(self.state, exc.response.headers)
+            return RateLimited(reset=_reset_from(exc.response.headers, exc.reset_time))
+        return super().rate_limit_of(exc)
+
+    def translate(self, exc: BaseException, what: str) -> BaseException:
+        if isinstance(exc, tweepy.Unauthorized | tweepy.Forbidden):
+            return CredentialsError(
+                f"X refused the request for {what} ({exc.response.status_code}): check X_BEARER_TOKEN "
+                "(an App-only bearer token) and that the app's access level includes this endpoint"
+            )
+        if isinstance(exc, tweepy.BadRequest):
+            detail = "; ".join(str(m) for m in exc.api_messages) or str(exc)
+            return SourceError(f"X rejected the {what} request: {detail[:300]}")
+        return super().translate(exc, what)
 
     def _search(
         self, client: Any, queries: Sequence[str], since_id: str | None, max_results: int, max_pages: int | None
@@ -370,7 +445,7 @@ class _XBase:
                 params["since_id"] = since_id
             pages = 0
             while True:
-                page = self._call("recent search", client.search_recent_tweets, query, **params)
+                page = self.call_with_limits("recent search", client.search_recent_tweets, query, **params)
                 pages += 1
                 page = page if isinstance(page, Mapping) else {}
                 users = _users_by_id(page.get("includes"))
@@ -385,7 +460,7 @@ class _XBase:
                     break
                 if max_pages is not None and pages >= max_pages:
                     msg = f"X recent search stopped after {pages} pages (max_pages); older posts of this run were not fetched"
-                    self._state.gap_warning = msg
+                    self.state.gap_warning = msg
                     log.warning(msg)
                     break
                 params["next_token"] = token
@@ -401,7 +476,7 @@ class _XBase:
             f"X cursor {since_id} is from {when:%Y-%m-%d %H:%M} UTC, older than the 7-day recent-search window: "
             f"mentions posted between {when:%Y-%m-%d %H:%M} and {horizon:%Y-%m-%d %H:%M} UTC cannot be fetched"
         )
-        self._state.gap_warning = msg
+        self.state.gap_warning = msg
         log.warning(msg)
         return None
 
@@ -434,32 +509,15 @@ class XCollector(_XBase):
     """Mentions of one brand from X recent search (``GET /2/tweets/search/recent``)."""
 
     def __init__(
-        self,
-        client: tweepy.Client,
-        *,
-        brand: str,
-        query: str | None,
-        match: Callable[[Mention], bool] | None = None,
-        key: str | None = None,
-        queries: Sequence[str] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = utcnow,
-        max_results: int = 100,
-        max_pages: int | None = None,
-        max_retries: int = 5,
-        max_rate_limit_waits: int = 5,
+        self, options: XOptions, client: tweepy.Client, *, queries: Sequence[str] | None = None, **common: Any
     ) -> None:
-        super().__init__(sleep=sleep, now=now, max_retries=max_retries, max_rate_limit_waits=max_rate_limit_waits)
+        super().__init__(options, **common)
         self.client = client
-        self.brand = brand
-        self.query = query
-        self.queries = list(queries) if queries else ([query] if query else [])
-        self.match = match
-        self.key = key or brand
-        self.max_results = max_results
-        self.max_pages = max_pages
+        self.queries = list(queries) if queries else ([self.query] if self.query else [])
+        self.max_results = options.max_results
+        self.max_pages = options.max_pages
         self._position: str | None = None
-        _prepare_client(client, self._state)
+        _prepare_client(client, self.state)
 
     def __repr__(self) -> str:
         return f"XCollector(brand={self.brand!r}, query={self.query!r})"
@@ -469,7 +527,7 @@ class XCollector(_XBase):
         if not self.queries:
             log.info("X: brand %s has no X query; nothing to fetch", self.brand)
             return
-        self._state.gap_warning = None
+        self.state.gap_warning = None
         floor = _cursor_id(since)
         since_id = self._check_window(floor) if floor else None
         items = self._search(self.client, self.queries, since_id, self.max_results, self.max_pages)
@@ -479,11 +537,8 @@ class XCollector(_XBase):
                 continue
             self._position = nid
             mention = _parse_or_log(tweet, users, brand=self.brand, query=self.query)
-            if mention is None:
-                continue
-            if self.match is not None and not self.match(mention):
-                continue
-            yield mention
+            if mention is not None and self.wanted(mention):
+                yield mention
 
     def cursor(self) -> Cursor | None:
         if self._position is None:
@@ -491,54 +546,26 @@ class XCollector(_XBase):
         return Cursor(source=SOURCE, key=self.key, position=self._position, updated_at=self._now())
 
     def health(self) -> dict[str, Any]:
-        return self._health(mode="search")
+        return self.state.health(mode="search")
 
     @classmethod
-    def from_config(cls, source_cfg: dict[str, Any], settings: Any) -> list[XCollector | XStreamCollector]:
+    def build(cls, options: XOptions, settings: Any) -> list[Any]:
         """One search collector per brand, or (``mode = "stream"``) one stream collector for all brands."""
-        from brandpulse.config import secret
-        from listener.query import compile_x_queries
-
-        opts = _options(source_cfg)
-        token = secret("X_BEARER_TOKEN")
-        assert token is not None
-        bearer = token.get_secret_value()
+        bearer = cls.secret_values()["X_BEARER_TOKEN"]
         plans: list[tuple[BrandPlan, str, list[str]]] = []
         for plan in brand_plans(settings):
             compiled = plan.compiled("x")
             if not compiled:
                 log.warning("X: brand %s has no X query (it excludes the platform); skipped", plan.name)
                 continue
-            plans.append((plan, compiled, compile_x_queries(plan.spec, opts.max_query_length)))
-        if opts.mode == "stream":
+            plans.append((plan, compiled, compile_x_queries(plan.spec, options.max_query_length)))
+        if options.mode == "stream":
             stream_client = tweepy.StreamingClient(bearer, return_type=dict)
-            search_client = tweepy.Client(bearer_token=bearer, return_type=dict) if opts.catch_up else None
+            search_client = tweepy.Client(bearer_token=bearer, return_type=dict) if options.catch_up else None
             targets = [StreamTarget(brand=p.name, query=c, rules=tuple(parts), match=p.match) for p, c, parts in plans]
-            return [
-                XStreamCollector(
-                    stream_client,
-                    targets=targets,
-                    search_client=search_client,
-                    max_seconds=opts.stream_seconds,
-                    max_reconnects=opts.max_reconnects,
-                    max_results=opts.max_results,
-                    max_retries=opts.max_retries,
-                    max_rate_limit_waits=opts.max_rate_limit_waits,
-                )
-            ]
+            return [XStreamCollector(options, stream_client, targets=targets, search_client=search_client)]
         client = tweepy.Client(bearer_token=bearer, return_type=dict, wait_on_rate_limit=False)
-        return [
-            cls(
-                client,
-                **p.collector_args(c),
-                queries=parts,
-                max_results=opts.max_results,
-                max_pages=opts.max_pages,
-                max_retries=opts.max_retries,
-                max_rate_limit_waits=opts.max_rate_limit_waits,
-            )
-            for p, c, parts in plans
-        ]
+        return [cls(options, client, **p.collector_args(c), queries=parts) for p, c, parts in plans]
 
 
 # --------------------------------------------------------------------------- filtered stream
@@ -567,38 +594,32 @@ class XStreamCollector(_XBase):
 
     def __init__(
         self,
+        options: XOptions,
         client: tweepy.StreamingClient,
         *,
         targets: Sequence[StreamTarget],
         key: str = "stream",
         search_client: tweepy.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = utcnow,
         max_items: int | None = None,
-        max_seconds: float | None = None,
-        max_reconnects: int = 10,
         read_timeout: float = 30.0,
-        max_results: int = 100,
-        max_retries: int = 5,
-        max_rate_limit_waits: int = 5,
+        **common: Any,
     ) -> None:
-        super().__init__(sleep=sleep, now=now, max_retries=max_retries, max_rate_limit_waits=max_rate_limit_waits)
+        super().__init__(options, key=key, **common)
         self.client = client
         self.search_client = search_client
         self.targets = list(targets)
-        self.key = key
         self.max_items = max_items
-        self.max_seconds = max_seconds
-        self.max_reconnects = max_reconnects
+        self.max_seconds = options.stream_seconds
+        self.max_reconnects = options.max_reconnects
         self.read_timeout = read_timeout
-        self.max_results = max_results
+        self.max_results = options.max_results
         self._position: str | None = None
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._tags: dict[str, StreamTarget] = {}
         self.reconnects = 0
-        _prepare_client(client, self._state)
+        _prepare_client(client, self.state)
         if search_client is not None:
-            _prepare_client(search_client, self._state)
+            _prepare_client(search_client, self.state)
 
     def __repr__(self) -> str:
         return f"XStreamCollector(brands={[t.brand for t in self.targets]!r})"
@@ -607,7 +628,7 @@ class XStreamCollector(_XBase):
     def fetch(self, since: Cursor | None) -> Iterator[Mention]:
         if not self.targets:
             return
-        self._state.gap_warning = None
+        self.state.gap_warning = None
         floor = _cursor_id(since)
         self.sync_rules()
         yielded = 0
@@ -630,7 +651,7 @@ class XStreamCollector(_XBase):
         return Cursor(source=SOURCE, key=self.key, position=self._position, updated_at=self._now())
 
     def health(self) -> dict[str, Any]:
-        return self._health(mode="stream", reconnects=self.reconnects)
+        return self.state.health(mode="stream", reconnects=self.reconnects)
 
     # -- rules --------------------------------------------------------------------------
     def desired_rules(self) -> dict[str, str]:
@@ -648,7 +669,7 @@ class XStreamCollector(_XBase):
         for target in self.targets:
             for i in range(len(target.rule_values())):
                 self._tags[f"{RULE_TAG_PREFIX}{target.brand}#{i}"] = target
-        current = self._call("stream rules lookup", self.client.get_rules)
+        current = self.call_with_limits("stream rules lookup", self.client.get_rules)
         existing = [r for r in (current or {}).get("data") or [] if isinstance(r, Mapping)]
         stale = [
             str(r.get("id"))
@@ -657,10 +678,10 @@ class XStreamCollector(_XBase):
         ]
         present = {str(r.get("tag")) for r in existing if desired.get(str(r.get("tag"))) == r.get("value")}
         if stale:
-            self._call("stream rules delete", self.client.delete_rules, stale)
+            self.call_with_limits("stream rules delete", self.client.delete_rules, stale)
         missing = [tweepy.StreamRule(value=v, tag=t) for t, v in desired.items() if t not in present]
         if missing:
-            reply = self._call("stream rules add", self.client.add_rules, missing)
+            reply = self.call_with_limits("stream rules add", self.client.add_rules, missing)
             for err in (reply or {}).get("errors") or []:
                 raise SourceError(f"X refused a stream rule: {str(err)[:300]}")
         log.info("X stream rules: %d kept, %d added, %d removed", len(present), len(missing), len(stale))
@@ -690,7 +711,7 @@ class XStreamCollector(_XBase):
                 return
             failures = 0 if outcome == "delivered" else failures + 1
             if failures > self.max_reconnects:
-                raise SourceError(f"X stream: {failures} reconnects in a row failed ({self._state.last_error or 'no data'})")
+                raise SourceError(f"X stream: {failures} reconnects in a row failed ({self.state.last_error or 'no data'})")
             self.reconnects += 1
             if delay > 0:
                 log.warning("X stream: reconnecting in %.2f s", delay)
@@ -714,23 +735,23 @@ class XStreamCollector(_XBase):
                 STREAM_URL, params=params, headers=headers, stream=True, timeout=(10.0, self.read_timeout)
             )
         except _NETWORK_ERRORS as exc:
-            self._state.last_error = describe(exc)
+            self.state.last_error = describe(exc)
             return "failed", backoff(failures + 1, 1.0, 16.0)
         with resp:
-            _record_limits(self._state, resp.headers)
+            _record_limits(self.state, resp.headers)
             if resp.status_code == 429:
                 reset = _reset_from(resp.headers)
-                self._state.remaining = 0
-                self._state.last_error = "429 Too Many Requests on the stream connection"
+                self.state.remaining = 0
+                self.state.last_error = "429 Too Many Requests on the stream connection"
                 return "failed", self._rate_wait(reset, failures + 1)
             if resp.status_code in (401, 403):
-                self._state.last_error = f"{resp.status_code} on the stream connection"
+                self.state.last_error = f"{resp.status_code} on the stream connection"
                 raise CredentialsError(
                     f"X refused the filtered stream connection ({resp.status_code}): check X_BEARER_TOKEN and that "
                     "the app's access level includes the filtered stream"
                 )
             if resp.status_code != 200:
-                self._state.last_error = f"HTTP {resp.status_code} on the stream connection"
+                self.state.last_error = f"HTTP {resp.status_code} on the stream connection"
                 return "failed", backoff(failures + 1, 5.0, 320.0)
             delivered = False
             opened = time.monotonic()
@@ -742,7 +763,7 @@ class XStreamCollector(_XBase):
                     if self._expired(started):
                         return "done", 0.0
             except _NETWORK_ERRORS as exc:
-                self._state.last_error = describe(exc)
+                self.state.last_error = describe(exc)
         if delivered or time.monotonic() - opened >= HEALTHY_CONNECTION_S:
             return "delivered", 0.0
         return "failed", backoff(failures + 1, 1.0, 16.0)
@@ -799,6 +820,5 @@ class XStreamCollector(_XBase):
             mention = _parse_or_log(tweet, users, brand=target.brand, query=target.query)
             if mention is None:
                 return
-            if target.match is not None and not target.match(mention):
-                continue
-            yield mention
+            if target.match is None or target.match(mention):
+                yield mention

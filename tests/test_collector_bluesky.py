@@ -26,8 +26,9 @@ from websockets.sync.server import ServerConnection, serve
 
 from brandpulse.errors import ConfigError, CredentialsError, SourceError
 from brandpulse.types import Cursor, Deletion, Mention
-from listener.bluesky import BlueskyCollector, expand_links, parse_position
+from listener.bluesky import BlueskyCollector, BlueskyOptions, expand_links, parse_position
 from tests.fakeserver import LocalServer, QuietHandler, Sleeps, fake_query_module, send
+from tests.options import pop_options
 
 FIX = Path(__file__).parent / "fixtures" / "bluesky"
 POST = "app.bsky.feed.post"
@@ -128,7 +129,7 @@ def collector(url: str, **kw: Any) -> BlueskyCollector:
     kw.setdefault("duration_s", 20)
     kw.setdefault("now", lambda: AFTER_CAPTURE)
     kw.setdefault("sleep", Sleeps())
-    return BlueskyCollector(None, url=url, **kw)
+    return BlueskyCollector(pop_options(BlueskyOptions, kw, url=url), None, **kw)
 
 
 @pytest.fixture
@@ -394,7 +395,8 @@ def search_collector(xrpc: FakeXrpc, **kw: Any) -> BlueskyCollector:
 
     kw.setdefault("now", lambda: T0 + timedelta(hours=2))
     kw.setdefault("sleep", Sleeps())
-    return BlueskyCollector(Client(base_url=xrpc.url), brand="Acme", query="acme", mode="search", **kw)
+    options = pop_options(BlueskyOptions, kw, mode="search")
+    return BlueskyCollector(options, Client(base_url=xrpc.url), brand="Acme", query="acme", **kw)
 
 
 def test_search_pages_back_then_yields_oldest_first(xrpc: FakeXrpc) -> None:

@@ -26,8 +26,9 @@ import pytest
 
 from brandpulse.errors import ConfigError, SourceError
 from brandpulse.types import Cursor, Mention
-from listener.hackernews import HackerNewsCollector
+from listener.hackernews import HackerNewsCollector, HNOptions
 from tests.fakeserver import LocalServer, QuietHandler, Sleeps, fake_query_module, send
+from tests.options import pop_options
 
 FIX = Path(__file__).parent / "fixtures" / "hackernews"
 RECORDED = json.loads((FIX / "search_by_date.json").read_text(encoding="utf-8"))
@@ -126,9 +127,9 @@ def client() -> Iterator[httpx.Client]:
 
 def make(client: httpx.Client, base_url: str, queries: list[str] | None = None, **kw: Any) -> HackerNewsCollector:
     kw.setdefault("sleep", Sleeps())
-    kw.setdefault("lookback", timedelta(days=3 * 365))
-    return HackerNewsCollector(client, brand="SSH", queries=queries or [""], base_url=base_url, key="SSH",
-                               now=lambda: NOW, **kw)
+    kw.setdefault("lookback_hours", 3 * 365 * 24)
+    options = pop_options(HNOptions, kw, base_url=base_url)
+    return HackerNewsCollector(options, client, brand="SSH", queries=queries or [""], key="SSH", now=lambda: NOW, **kw)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -280,7 +281,7 @@ def test_persistent_5xx_raises_source_error(algolia: tuple[FakeAlgolia, str], cl
     fake, base = algolia
     fake.script = [(502, {}, b"bad gateway")] * 5
     sleeps = Sleeps()
-    c = make(client, base, sleep=sleeps, max_retries=3)
+    c = make(client, base, sleep=sleeps, max_retries=2)
     with pytest.raises(SourceError, match="failed after 3 attempts: HTTP 502"):
         list(c.fetch(None))
     assert sleeps == [1.0, 2.0]
@@ -333,7 +334,10 @@ def _fake_query_module(monkeypatch: pytest.MonkeyPatch, queries: list[str]) -> N
         def matches(self, mention: Mention) -> bool:
             return True
 
-    fake_query_module(monkeypatch, brand_query=lambda brand: Q(), compile_hn=lambda q: list(queries))
+        def compile_queries(self, platform: str) -> list[str]:
+            return list(queries)
+
+    fake_query_module(monkeypatch, brand_query=lambda brand: Q())
 
 
 def test_from_config_builds_collectors(monkeypatch: pytest.MonkeyPatch) -> None:

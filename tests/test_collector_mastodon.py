@@ -26,8 +26,9 @@ from mastodon import Mastodon
 
 from brandpulse.errors import CredentialsError, SourceError
 from brandpulse.types import Cursor, Mention
-from listener.mastodon import MastodonCollector, html_to_text, status_to_mention
+from listener.mastodon import MastodonCollector, MastodonOptions, html_to_text, status_to_mention
 from tests.fakeserver import LocalServer, QuietHandler, Sleeps, fake_query_module, send
+from tests.options import pop_options
 
 FIX = Path(__file__).parent / "fixtures" / "mastodon"
 T0 = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
@@ -216,7 +217,7 @@ def collector(client: Mastodon, **kw: Any) -> MastodonCollector:
     kw.setdefault("page_limit", 5)
     kw.setdefault("now", lambda: T0 + timedelta(hours=1))
     kw.setdefault("sleep", Sleeps())
-    return MastodonCollector(client, **kw)
+    return MastodonCollector(pop_options(MastodonOptions, kw, keep=("hashtags",)), client, **kw)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -428,7 +429,7 @@ def test_match_filter_drops_non_matching(fake: FakeMastodon, clients: list[Masto
 def test_stream_update_triggers_gap_free_poll(fake: FakeMastodon, clients: list[Mastodon]) -> None:
     items = timeline(3)
     fake.tags["acme"] = list(items)
-    c = collector(make_client(fake, clients, TOKEN), stream=True, stream_duration_s=5, stream_idle_timeout_s=0.5)
+    c = collector(make_client(fake, clients, TOKEN), stream=True, duration_s=5, idle_timeout_s=0.5)
     gen = c.fetch(None)
     first = [next(gen) for _ in range(3)]
     assert [m.native_id for m in first] == [s["uri"] for s in items]

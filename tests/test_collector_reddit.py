@@ -30,8 +30,9 @@ import requests
 from brandpulse.config import Settings
 from brandpulse.errors import ConfigError, CredentialsError, SourceError
 from brandpulse.types import Cursor, Mention
-from listener.reddit import RedditCollector, covering_time_filter, id36
+from listener.reddit import RedditCollector, RedditOptions, covering_time_filter, id36
 from tests.fakeserver import LocalServer, QuietHandler, Sleeps, send
+from tests.options import pop_options
 
 FIX = Path(__file__).parent / "fixtures" / "reddit"
 SECRET = "REDACTED-test-client-secret"
@@ -165,7 +166,7 @@ def make(fake: tuple[FakeReddit, str]) -> Iterator[Any]:
         kw.setdefault("brand", "Acme")
         kw.setdefault("query", '"resident evil" OR silksong')
         kw.setdefault("sleep", Sleeps())
-        return RedditCollector(reddit, session=session, now=lambda: NOW, **kw)
+        return RedditCollector(pop_options(RedditOptions, kw), reddit, session=session, now=lambda: NOW, **kw)
 
     yield build
     for s in sessions:
@@ -341,7 +342,7 @@ def test_5xx_retried_with_backoff_then_source_error(fake: tuple[FakeReddit, str]
     assert ids(list(make(sleep=sleeps).fetch(None))) == SUB_IDS
     assert sleeps == [1]
     state.inject["/r/all/search"] = [err] * 9
-    c = make(max_retries=3)
+    c = make(max_retries=2)
     with pytest.raises(SourceError) as exc:
         list(c.fetch(None))
     assert "after 3 attempts" in str(exc.value) and SECRET not in str(exc.value)

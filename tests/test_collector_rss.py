@@ -24,6 +24,7 @@ from brandpulse.errors import ConfigError, SourceError
 from brandpulse.types import Cursor, Mention
 from listener.rss import (
     RSSCollector,
+    RSSOptions,
     feed_key,
     html_to_text,
     parse_retry_after,
@@ -31,6 +32,7 @@ from listener.rss import (
     unwrap_google_link,
 )
 from tests.fakeserver import LocalServer, QuietHandler, Sleeps, fake_query_module, send
+from tests.options import pop_options
 
 FIX = Path(__file__).parent / "fixtures" / "rss"
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
@@ -96,7 +98,8 @@ def client() -> Iterator[httpx.Client]:
 
 def make(client: httpx.Client, feeds: list[str], **kw: Any) -> RSSCollector:
     kw.setdefault("sleep", Sleeps())
-    return RSSCollector(client, feeds=feeds, brand="Slack", key="Slack", now=lambda: NOW, **kw)
+    options = pop_options(RSSOptions, kw, feeds=feeds)
+    return RSSCollector(options, client, brand="Slack", key="Slack", now=lambda: NOW, **kw)
 
 
 def add_item(feed: bytes, item_xml: str) -> bytes:
@@ -295,7 +298,7 @@ def test_persistent_5xx_raises_source_error_after_the_other_feeds(
     fake.feeds["/rss2.xml"] = Feed(RSS2, '"rss2-v1"')
     fake.script["/private"] = [(500, {}, b"boom")] * 10
     sleeps = Sleeps()
-    c = make(client, [base + "/private?token=SECRET-TOKEN", base + "/rss2.xml"], sleep=sleeps, max_retries=3)
+    c = make(client, [base + "/private?token=SECRET-TOKEN", base + "/rss2.xml"], sleep=sleeps, max_retries=2)
     got: list[Any] = []
     with pytest.raises(SourceError) as err:
         for m in c.fetch(None):

@@ -28,8 +28,9 @@ import tweepy
 from brandpulse.config import Settings
 from brandpulse.errors import ConfigError, CredentialsError, SourceError
 from brandpulse.types import Cursor, Mention
-from listener.x import API_HOST, StreamTarget, XCollector, XStreamCollector, snowflake_time
+from listener.x import API_HOST, StreamTarget, XCollector, XOptions, XStreamCollector, snowflake_time
 from tests.fakeserver import LocalServer, QuietHandler, Sleeps, send
+from tests.options import pop_options
 
 FIX = Path(__file__).parent / "fixtures" / "x"
 TOKEN = "REDACTED-test-bearer-token"
@@ -192,7 +193,7 @@ def clients(fake: tuple[FakeX, str]) -> Iterator[dict[str, Any]]:
 
 def collector(client: tweepy.Client, **kw: Any) -> XCollector:
     kw.setdefault("sleep", Sleeps())
-    return XCollector(client, brand="TwitterDev", query=QUERY, key="TwitterDev", now=lambda: NOW, **kw)
+    return XCollector(pop_options(XOptions, kw), client, brand="TwitterDev", query=QUERY, key="TwitterDev", now=lambda: NOW, **kw)
 
 
 def ids(items: list[Mention]) -> list[str]:
@@ -318,7 +319,7 @@ def test_5xx_is_retried_with_backoff_then_gives_up(fake: tuple[FakeX, str], clie
     assert ids(list(collector(clients["search"], sleep=sleeps).fetch(None))) == ALL_IDS
     assert sleeps == [1, 2]
     state.inject["/2/tweets/search/recent"] = [err] * 3
-    c = collector(clients["search2"], max_retries=3)
+    c = collector(clients["search2"], max_retries=2)
     with pytest.raises(SourceError) as exc:
         list(c.fetch(None))
     assert "after 3 attempts" in str(exc.value) and TOKEN not in str(exc.value)
@@ -375,7 +376,8 @@ def test_bearer_token_never_logged(fake: tuple[FakeX, str], clients: dict[str, A
 def stream_collector(clients: dict[str, Any], **kw: Any) -> XStreamCollector:
     target = StreamTarget(brand="TwitterDev", query=QUERY)
     kw.setdefault("sleep", Sleeps())
-    return XStreamCollector(clients["stream"], targets=[target], now=lambda: NOW, read_timeout=5.0, **kw)
+    options = pop_options(XOptions, kw, stream_seconds=None)
+    return XStreamCollector(options, clients["stream"], targets=[target], now=lambda: NOW, read_timeout=5.0, **kw)
 
 
 def test_stream_rules_reconnect_and_dedup(fake: tuple[FakeX, str], clients: dict[str, Any]) -> None:

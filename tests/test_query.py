@@ -1,10 +1,11 @@
-"""The brand query language (listener/query.py): parsing, errors, local matching, platform compilers."""
+"""The brand query language (listener/query/ and the platform dialects): parsing, errors, local matching, compilers."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,20 +25,23 @@ from listener.query import (
     Query,
     Term,
     brand_query,
-    compile_bluesky,
     compile_details,
     compile_for,
-    compile_hn,
-    compile_mastodon,
-    compile_reddit,
-    compile_x,
-    compile_x_queries,
+    compile_queries,
     explain,
     matches_text,
     parse,
     parse_ast,
     render,
 )
+from listener.x import compile_x_queries
+
+# Each platform's compiled form, through the generic compiler (the dialects live beside the collectors).
+compile_x = partial(compile_for, platform="x")
+compile_reddit = partial(compile_for, platform="reddit")
+compile_hn = partial(compile_queries, platform="hackernews")
+compile_mastodon = partial(compile_queries, platform="mastodon")
+compile_bluesky = partial(compile_queries, platform="bluesky")
 
 # ---------------------------------------------------------------------------------------
 # Parsing

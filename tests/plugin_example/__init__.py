@@ -1,0 +1,1 @@
+"""A worked example: a collector plugin, outside the product, registered through an entry point."""
