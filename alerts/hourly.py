@@ -46,7 +46,7 @@ def trailing_baseline(values: pd.Series, window: int) -> pd.DataFrame:
 def in_range(frame: pd.DataFrame, since: object, until: object) -> pd.DataFrame:
     """Rows with since ≤ hour < until (either bound may be None)."""
     if since is not None:
-        frame = frame[frame["hour"] >= pd.Timestamp(since)]  # type: ignore[arg-type]
+        frame = frame[frame["hour"] >= pd.Timestamp(since)]
     if until is not None:
-        frame = frame[frame["hour"] < pd.Timestamp(until)]  # type: ignore[arg-type]
+        frame = frame[frame["hour"] < pd.Timestamp(until)]
     return frame

@@ -101,8 +101,8 @@ def test_check_stores_alert_with_evidence_and_is_idempotent(engine) -> None:
     save_scores(engine, [(p.id, _neg("negative" if ("outage" in p.text or "meh" in p.text) else "positive"))
                          for p in pend])
     assert by_id
-    res = check_alerts(engine, "m@r", [NEGATIVITY])
-    assert res.new == 1
+    checked = check_alerts(engine, "m@r", RULE)
+    assert checked.new == 1
     alerts = alert_views(engine)
     assert len(alerts) == 1
     a = alerts[0]

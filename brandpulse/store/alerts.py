@@ -83,7 +83,6 @@ def top_post_ids(engine: Engine, model_key: str, brand: str, start: datetime, en
                  limit: int = 5) -> list[int]:
     """The most visible posts of a brand in a window (reach + engagement first), with `label` if given."""
     weight = MentionRow.likes + MentionRow.reposts * 2 + MentionRow.replies + func.coalesce(MentionRow.author_followers, 0) / 100
-    model, revision = split_model_key(model_key)
     q = (select(MentionRow.id).join(ScoreRow, _score_join(model_key))
          .where(MentionRow.brand == brand, MentionRow.created_at >= start, MentionRow.created_at < end))
     order: list[Any] = [weight.desc()]
