@@ -120,3 +120,42 @@ def test_rule_tables_are_validated_by_each_rule_with_key_names(tmp_path) -> None
         configured_rules(AlertRuleConfig(rules={"negativity_spike": {"min_negatve": 3}}))
     with pytest.raises(ConfigError, match=r"alerts.rules.volume_spikes: unknown alert rule \(registered: .*volume_spike"):
         configured_rules(AlertRuleConfig(rules={"volume_spikes": {}}))
+
+
+PLUGIN = '''
+from alerts.rule import AlertRule, CandidateAlert, RuleConfig
+
+
+class QuietHours(AlertRule):
+    """A plugin rule: every hour with no mentions at all."""
+
+    name = "quiet_hours"
+    Config = RuleConfig
+
+    def baseline_hours(self):
+        return 0
+
+    def find(self, brand, hourly, since=None, until=None):
+        from datetime import timedelta
+        return [CandidateAlert(self.name, brand, r.hour.to_pydatetime(), r.hour.to_pydatetime() + timedelta(hours=1),
+                               "medium", {"total": 0.0}) for r in hourly.itertuples() if r.total == 0]
+
+    def explain(self, alert):
+        return f"no mentions of {alert.brand}"
+'''
+
+
+def test_a_plugin_rule_registered_by_entry_point_runs_with_the_built_ins(tmp_path, monkeypatch) -> None:
+    (tmp_path / "quiet_rule.py").write_text(PLUGIN, encoding="utf-8")
+    dist = tmp_path / "quiet_rule-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: quiet-rule\nVersion: 1.0\n", encoding="utf-8")
+    (dist / "entry_points.txt").write_text("[brandpulse.alert_rules]\nquiet_hours = quiet_rule:QuietHours\n",
+                                           encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    rules = configured_rules(AlertRuleConfig())
+    assert [r.name for r in rules] == ["negativity_spike", "quiet_hours"]
+    df = steady(48, total=20, neg_share=0.2, surge={30: 0})
+    (alert,) = find_alerts(df, rules)
+    assert (alert.rule, alert.start) == ("quiet_hours", T0 + timedelta(hours=30))
+    assert rules[1].explain(alert) == "no mentions of Nimbus"
