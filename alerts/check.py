@@ -1,29 +1,27 @@
-"""One detection pass: evaluate the rule over the rollups, store new/extended alerts with their evidence."""
+"""One detection pass: run every enabled rule over the rollups, store new/extended alerts with
+their evidence ids, and move the pass's position (a cursors row) forward."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from alerts.spike import RULE, Spike, find_spikes
+from alerts.detect import detect
+from alerts.evidence import collect
+from alerts.registry import configured_rules
+from alerts.rule import CandidateAlert
 from brandpulse.config import AlertRuleConfig
-from brandpulse.store.cursors import last_run_counts
-from brandpulse.store.engine import session_scope
-from brandpulse.store.queries import (
-    campaigns_in_window,
-    negative_posts,
-    rollups,
-    texts_in_window,
-    top_negative_authors,
-    top_terms,
-)
-from brandpulse.store.schema import AlertRow
-from brandpulse.types import utcnow
+from brandpulse.store.alerts import Outcome, alert_position, save_alert_position, upsert_alert
+from brandpulse.store.cursors import finish_run, start_run
 
 log = logging.getLogger(__name__)
+
+#: Each pass re-evaluates this many hours before the previous pass's end (hours still filling up).
+OVERLAP_HOURS = 6
 
 
 @dataclass(frozen=True)
@@ -32,100 +30,47 @@ class CheckResult:
     evaluated_until: datetime | None
     new: int
     updated: int
-    spikes: list[Spike]
-
-
-def _split_key(model_key: str) -> tuple[str, str]:
-    model, _, revision = model_key.rpartition("@")
-    return model, revision
-
-
-def evidence_for(engine: Engine, model_key: str, spike: Spike, baseline_hours: int) -> dict[str, object]:
-    model, revision = _split_key(model_key)
-    window_texts = texts_in_window(engine, model, revision, spike.brand, spike.start, spike.end, label="negative")
-    base_texts = texts_in_window(
-        engine, model, revision, spike.brand, spike.start - timedelta(hours=baseline_hours), spike.start
-    )
-    campaigns = campaigns_in_window(engine, spike.brand, spike.start, spike.end)
-    why_campaign = ""
-    if campaigns:
-        c = campaigns[0]
-        why_campaign = f"; includes a copy-paste campaign of {c['posts']} near-identical posts by {c['authors']} accounts"
-    return {
-        "top_posts": negative_posts(engine, model, revision, spike.brand, spike.start, spike.end),
-        "campaigns": campaigns,
-        "top_authors": top_negative_authors(engine, model, revision, spike.brand, spike.start, spike.end),
-        "top_terms": top_terms(window_texts, base_texts),
-        "model": model_key,
-        "why": (
-            f"{int(spike.metrics['negative'])} negative of {int(spike.metrics['total'])} mentions "
-            f"({spike.metrics['negative_share']:.0%}) vs a {spike.metrics['baseline_share']:.0%} baseline share; "
-            f"peak {int(spike.metrics['peak_negative_per_hour'])} negative/h vs "
-            f"{spike.metrics['baseline_negative_per_hour']:.1f}/h usual (z={spike.metrics['max_z']})"
-            + why_campaign
-        ),
-    }
+    alerts: list[CandidateAlert]
+    #: per alert id: "new", "extended", "escalated" (what delivery announces) or "unchanged"
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
 
 
 def check_alerts(
     engine: Engine,
     model_key: str,
-    rule: AlertRuleConfig,
+    config: AlertRuleConfig,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> CheckResult:
-    """Detect spikes in hours ≥ `since` (default: 6 h before the last pass, or everything) and store them."""
+    """Detect alerts in hours ≥ `since` (default: 6 h before the last pass's position, or everything) and store them."""
     if since is None:
-        prev = last_run_counts(engine, "alerts")
-        if prev and prev.get("evaluated_until"):
-            since = datetime.fromisoformat(prev["evaluated_until"]) - timedelta(hours=6)
-    history_from = since - timedelta(hours=rule.baseline_hours + 1) if since else None
-    df = rollups(engine, model_key, since=history_from, until=until)
-    if df.empty:
-        return CheckResult(since, until, 0, 0, [])
-    spikes = find_spikes(df, rule, since=since, until=until)
-    new = updated = 0
-    now = utcnow()
-    for sp in spikes:
-        evidence = evidence_for(engine, model_key, sp, rule.baseline_hours)
-        with session_scope(engine) as s:
-            existing = s.scalars(
-                select(AlertRow).where(
-                    AlertRow.brand == sp.brand, AlertRow.rule == RULE,
-                    AlertRow.window_start <= sp.start, AlertRow.window_end >= sp.start,
-                )
-            ).first()
-            if existing is None:
-                s.add(AlertRow(brand=sp.brand, rule=RULE, window_start=sp.start, window_end=sp.end,
-                               severity=sp.severity, metrics=sp.metrics, evidence=evidence, state="open",
-                               created_at=now, updated_at=now))
-                new += 1
-            else:
-                if sp.end > existing.window_end or sp.metrics != existing.metrics:
-                    existing.window_end = max(existing.window_end, sp.end)
-                    existing.metrics = sp.metrics
-                    existing.evidence = evidence
-                    existing.severity = sp.severity
-                    existing.updated_at = now
-                    updated += 1
-    last_hour = df["hour"].max().to_pydatetime() + timedelta(hours=1)
+        position = alert_position(engine)
+        since = position - timedelta(hours=OVERLAP_HOURS) if position else None
+    rules = {r.name: r for r in configured_rules(config)}
+    found, last_hour = detect(engine, model_key, list(rules.values()), since=since, until=until)
+    outcomes: dict[int, Outcome] = {}
+    for alert in found:
+        ev = collect(engine, model_key, rules[alert.rule], alert)
+        alert_id, outcome = upsert_alert(engine, rule=alert.rule, brand=alert.brand, start=alert.start, end=alert.end,
+                                         severity=alert.severity, metrics=alert.metrics, summary=ev.summary,
+                                         refs=ev.refs)
+        outcomes[alert_id] = outcome
+    tally = Counter(outcomes.values())
+    new, updated = tally["new"], tally["extended"] + tally["escalated"]
     log.info("alerts check: %d new, %d updated", new, updated)
-    return CheckResult(since, until or last_hour, new, updated, spikes)
+    return CheckResult(since, until or last_hour, new, updated, found, outcomes)
 
 
-def check_and_record(engine: Engine, model_key: str, rule: AlertRuleConfig) -> CheckResult:
-    """One detection pass recorded as an "alerts" run (its `evaluated_until` is where the next pass resumes)."""
-    from brandpulse.store.cursors import finish_run, start_run
-
+def check_and_record(engine: Engine, model_key: str, config: AlertRuleConfig) -> CheckResult:
+    """One detection pass recorded as an "alerts" run; the next pass resumes from the saved position."""
     run_id = start_run(engine, "alerts")
     try:
-        res = check_alerts(engine, model_key, rule)
+        res = check_alerts(engine, model_key, config)
     except Exception as exc:
         finish_run(engine, run_id, error=f"{exc.__class__.__name__}: {exc}")
         raise
-    finish_run(engine, run_id, counts={
-        "new": res.new, "updated": res.updated,
-        "evaluated_until": res.evaluated_until.isoformat() if res.evaluated_until else None,
-    })
+    if res.evaluated_until is not None:
+        save_alert_position(engine, res.evaluated_until)
+    finish_run(engine, run_id, counts={"new": res.new, "updated": res.updated})
     return res

@@ -203,8 +203,9 @@ def score(
 
 @alerts_app.command("check")
 def alerts_check(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
-    """One detection pass over the rollups; new alerts are stored with their evidence."""
+    """One detection pass over the rollups (every enabled rule); new alerts are stored with their evidence."""
     from alerts.check import check_and_record
+    from alerts.registry import configured_rules
     from brandpulse.store.queries import latest_model_key
 
     ctx = _ctx(config)
@@ -214,12 +215,13 @@ def alerts_check(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
         console.print("nothing scored yet: run `brandpulse score` first")
         return
     res = check_and_record(engine, key, ctx.settings.alerts)
-    for sp in res.spikes:
-        console.print(f"[bold red]{sp.severity}[/] {sp.brand}: {sp.start:%Y-%m-%d %H:%M}–{sp.end:%H:%M} UTC "
-                      f"negative share {sp.metrics['negative_share']:.0%} (baseline {sp.metrics['baseline_share']:.0%})")
+    rules = {r.name: r for r in configured_rules(ctx.settings.alerts)}
+    for a in res.alerts:
+        console.print(f"[bold red]{a.severity}[/] {a.brand} ({a.rule}): {a.start:%Y-%m-%d %H:%M}–{a.end:%H:%M} UTC "
+                      f"{escape(rules[a.rule].explain(a))}")
     console.print(f"{res.new} new alert(s), {res.updated} updated")
     if json_out:
-        print(json.dumps({"new": res.new, "updated": res.updated, "spikes": len(res.spikes)}))
+        print(json.dumps({"new": res.new, "updated": res.updated, "spikes": len(res.alerts)}))
 
 
 @alerts_app.command("backtest")
@@ -230,12 +232,13 @@ def alerts_backtest(
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Alerts that would have fired in a past period (nothing is stored)."""
+    """Alerts that every enabled rule would have raised in a past period (nothing is stored)."""
     from datetime import datetime, timedelta
 
-    from alerts.spike import find_spikes
+    from alerts.backtest import backtest
+    from alerts.registry import configured_rules
     from brandpulse.errors import InputError
-    from brandpulse.store.queries import latest_model_key, rollups
+    from brandpulse.store.queries import latest_model_key
 
     try:
         start = datetime.fromisoformat(from_).replace(tzinfo=UTC)
@@ -245,20 +248,14 @@ def alerts_backtest(
     ctx = _ctx(config)
     engine = ctx.migrated_engine()
     key = latest_model_key(engine)
-    spikes = []
-    if key:
-        rule = ctx.settings.alerts
-        df = rollups(engine, key, [brand] if brand else None, since=start - timedelta(hours=rule.baseline_hours + 1),
-                     until=end)
-        spikes = find_spikes(df, rule, since=start, until=end)
-    out = [{"brand": s.brand, "start": s.start.isoformat(), "end": s.end.isoformat(), "severity": s.severity,
-            "metrics": s.metrics} for s in spikes]
-    for s in spikes:
-        console.print(f"{s.severity:6} {s.brand}: {s.start:%Y-%m-%d %H:%M} → {s.end:%Y-%m-%d %H:%M} "
-                      f"negative {int(s.metrics['negative'])}/{int(s.metrics['total'])}")
-    console.print(f"{len(spikes)} alert(s) would have fired")
+    found = backtest(engine, key, ctx.settings.alerts, start, end, brand) if key else []
+    rules = {r.name: r for r in configured_rules(ctx.settings.alerts)}
+    for a in found:
+        console.print(f"{a.severity:6} {a.brand} ({a.rule}): {a.start:%Y-%m-%d %H:%M} → {a.end:%Y-%m-%d %H:%M} "
+                      f"{escape(rules[a.rule].explain(a))}")
+    console.print(f"{len(found)} alert(s) would have fired")
     if json_out:
-        print(json.dumps(out))
+        print(json.dumps([a.as_json() for a in found]))
 
 
 # --------------------------------------------------------------------------- dashboard / demo / status

@@ -9,11 +9,12 @@ environment or a secrets file (`BRANDPULSE_SECRETS_FILE`, a dotenv file) and are
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -107,15 +108,40 @@ class ModelConfig(_Strict):
 _CHOICES = {"cpu_dtype": ("auto", "float32", "bfloat16"), "runtime": ("torch", "onnx", "onnx-fp32")}
 
 
-class AlertRuleConfig(_Strict):
-    """Negativity spike: an hour whose negative share and negative volume both stand out from the brand's trailing baseline."""
+#: The flat `[alerts]` keys of the negativity_spike rule from before rules had their own tables.
+LEGACY_ALERT_KEYS = ("baseline_hours", "min_negative", "share_ratio", "min_share", "z_threshold", "max_p_value")
 
-    baseline_hours: int = Field(72, ge=6)
-    min_negative: int = Field(5, ge=1)
-    share_ratio: float = Field(1.8, gt=1.0)
-    min_share: float = Field(0.35, ge=0.0, le=1.0)
-    z_threshold: float = Field(3.0, gt=0.0)
-    max_p_value: float = Field(1e-5, gt=0.0, lt=1.0)
+
+class AlertRuleConfig(_Strict):
+    """[alerts]: each alert rule's options in its own table, `[alerts.rules.<rule name>]`.
+
+    The alert stage validates each table with that rule's own Config model (alerts/registry.py),
+    reporting bad values and unknown rule names with their keys. The flat keys of old configs
+    (`[alerts] min_negative = 5`, …) are still read, with a deprecation warning, as the
+    negativity_spike rule's options.
+    """
+
+    rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_keys_are_negativity_spike_options(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        flat = {k: data[k] for k in LEGACY_ALERT_KEYS if k in data}
+        if not flat:
+            return data
+        warnings.warn(
+            f"[alerts] {', '.join(flat)}: these keys moved to [alerts.rules.negativity_spike] "
+            "(e.g. `[alerts.rules.negativity_spike]` then `min_negative = 5`); the flat form is deprecated",
+            FutureWarning,
+            stacklevel=2,
+        )
+        rest = {k: v for k, v in data.items() if k not in flat}
+        rules = dict(rest.get("rules") or {})
+        rules["negativity_spike"] = {**flat, **dict(rules.get("negativity_spike") or {})}
+        rest["rules"] = rules
+        return rest
 
 
 class SlackConfig(_Strict):

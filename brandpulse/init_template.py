@@ -41,13 +41,20 @@ cpu_dtype = "auto"           # auto = bfloat16 on CPUs with native BF16 (AVX512-
 runtime = "torch"            # torch | onnx (ONNX Runtime, int8: faster on CPU, see README) | onnx-fp32
 cpu_workers = 0              # 0 = auto: several batches at once on CPU (2 cores: 2 x 1 thread); 1 = one at a time
 
-[alerts]
+[alerts.rules.negativity_spike]   # one table per alert rule; `brandpulse alerts check` runs the enabled ones
 baseline_hours = 72    # the trailing window each hour is compared with
 min_negative = 5       # never alert on fewer negative mentions in an hour
 share_ratio = 1.8      # negative share must be this many times the baseline share…
 min_share = 0.35       # …and at least this share
 z_threshold = 3.0      # negative volume this many standard deviations above the baseline
 max_p_value = 1e-5     # and that many negatives must be this improbable at the baseline share
+
+[alerts.rules.volume_spike]       # mention volume far above the trailing baseline, any sentiment
+enabled = false
+# min_mentions = 30    # never alert on fewer mentions in an hour
+# ratio = 3.0          # at least this many times the usual hourly volume
+# z_threshold = 4.0
+# max_p_value = 1e-6
 
 [slack]
 # the webhook URL comes from BRANDPULSE_SLACK_WEBHOOK_URL

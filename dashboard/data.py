@@ -43,7 +43,14 @@ def totals(_engine: Engine, url: str, key: str) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def open_alerts(_engine: Engine, url: str) -> pd.DataFrame:
-    return queries.alerts_frame(_engine)
+    """Open and acknowledged alerts, newest first, with their evidence rendered from the store now."""
+    from dataclasses import asdict
+
+    from alerts.evidence import alert_views
+
+    views = alert_views(_engine, settings_and_engine()[0].alerts)
+    return pd.DataFrame([asdict(v) for v in views],
+                        columns=["id", "rule", "brand", "start", "end", "severity", "state", "metrics", "evidence"])
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -69,9 +76,8 @@ def negative_share(vol: pd.DataFrame, window: int = 1) -> pd.DataFrame:
 
 
 def describe_alert(row: Any) -> str:
-    m = row.metrics or {}
     return (f"**{row.severity.upper()}** · {row.brand} · {row.start:%Y-%m-%d %H:%M}–{row.end:%H:%M} UTC · "
-            f"negative share {m.get('negative_share', 0):.0%} vs baseline {m.get('baseline_share', 0):.0%}")
+            f"{row.rule.replace('_', ' ')}")
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

@@ -8,15 +8,17 @@ import numpy as np
 import pandas as pd
 
 from alerts.check import check_alerts
-from alerts.spike import find_spikes
+from alerts.detect import find_alerts
+from alerts.evidence import alert_views
+from alerts.rules.negativity_spike import NegativitySpike
 from brandpulse.config import AlertRuleConfig
-from brandpulse.store.queries import alerts_frame
 from brandpulse.store.scores import pending_mentions, save_scores
 from brandpulse.types import SentimentScore
 from tests.conftest import make_mention
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
 RULE = AlertRuleConfig()
+NEGATIVITY = NegativitySpike()
 
 
 def series(hours: int, total: int, neg: int, spike_at: dict[int, tuple[int, int]] | None = None,
@@ -37,12 +39,12 @@ def series(hours: int, total: int, neg: int, spike_at: dict[int, tuple[int, int]
 
 def test_steady_noise_raises_nothing() -> None:
     for seed in range(5):
-        assert find_spikes(series(24 * 7, total=20, neg=3, seed=seed), RULE) == []
+        assert find_alerts(series(24 * 7, total=20, neg=3, seed=seed), [NEGATIVITY]) == []
 
 
 def test_episode_fires_once_across_consecutive_hours_with_metrics() -> None:
     df = series(24 * 6, total=20, neg=3, spike_at={100: (60, 45), 101: (70, 55), 102: (40, 28)})
-    (sp,) = find_spikes(df, RULE)
+    (sp,) = find_alerts(df, [NEGATIVITY])
     assert sp.start == T0 + timedelta(hours=100)
     assert sp.end == T0 + timedelta(hours=103)
     assert sp.metrics["negative"] == 128
@@ -53,23 +55,23 @@ def test_episode_fires_once_across_consecutive_hours_with_metrics() -> None:
 def test_busy_hour_with_normal_share_is_not_a_negativity_spike() -> None:
     # volume triples but the share of negative posts stays at baseline: a launch, not a crisis
     df = series(24 * 5, total=20, neg=3, spike_at={90: (60, 9)})
-    assert find_spikes(df, RULE) == []
+    assert find_alerts(df, [NEGATIVITY]) == []
 
 
 def test_quiet_brand_does_not_alert_on_a_handful_of_posts() -> None:
     df = series(24 * 5, total=2, neg=0, spike_at={90: (4, 3)})
-    assert find_spikes(df, RULE) == []
+    assert find_alerts(df, [NEGATIVITY]) == []
 
 
 def test_no_alert_without_a_baseline() -> None:
     df = series(10, total=20, neg=3, spike_at={5: (60, 50)})
-    assert find_spikes(df, RULE) == []
+    assert find_alerts(df, [NEGATIVITY]) == []
 
 
 def test_other_brands_do_not_share_a_baseline() -> None:
     a = series(24 * 5, total=20, neg=3, spike_at={100: (60, 45)}, brand="Nimbus")
     b = series(24 * 5, total=20, neg=3, brand="Orbita", seed=3)
-    spikes = find_spikes(pd.concat([a, b]), RULE)
+    spikes = find_alerts(pd.concat([a, b]), [NEGATIVITY])
     assert [s.brand for s in spikes] == ["Nimbus"]
 
 
@@ -99,14 +101,14 @@ def test_check_stores_alert_with_evidence_and_is_idempotent(engine) -> None:
     save_scores(engine, [(p.id, _neg("negative" if ("outage" in p.text or "meh" in p.text) else "positive"))
                          for p in pend])
     assert by_id
-    res = check_alerts(engine, "m@r", RULE)
-    assert res.new == 1
-    alerts = alerts_frame(engine)
+    checked = check_alerts(engine, "m@r", RULE)
+    assert checked.new == 1
+    alerts = alert_views(engine)
     assert len(alerts) == 1
-    a = alerts.iloc[0]
-    assert a["brand"] == "Nimbus"
-    assert a["start"] == T0 + timedelta(hours=75)
-    ev = a["evidence"]
+    a = alerts[0]
+    assert a.brand == "Nimbus"
+    assert a.start == T0 + timedelta(hours=75)
+    ev = a.evidence
     assert len(ev["top_posts"]) == 5 and all("outage" in p["text"] for p in ev["top_posts"])
     assert "outage" in ev["top_terms"] and "refund" in ev["top_terms"]
     assert "12 negative of 12" in ev["why"]
@@ -115,7 +117,7 @@ def test_check_stores_alert_with_evidence_and_is_idempotent(engine) -> None:
     assert "campaign of 12 near-identical posts by 9 accounts" in ev["why"]
     again = check_alerts(engine, "m@r", RULE, since=T0)
     assert (again.new, again.updated) == (0, 0)
-    assert len(alerts_frame(engine)) == 1
+    assert len(alert_views(engine)) == 1
 
 
 def test_backtest_command_lists_the_episode_as_json(engine, db_url: str, tmp_path, monkeypatch) -> None:

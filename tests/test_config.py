@@ -21,7 +21,7 @@ def test_init_template_is_valid_and_complete(tmp_path: Path) -> None:
     s = load_settings(write(tmp_path, CONFIG_TEMPLATE))
     assert [b.name for b in s.brands] == ["Acme", "Globex"]
     assert s.database_url == f"sqlite:///{tmp_path / 'brandpulse.db'}"  # relative to the config file
-    assert s.alerts.baseline_hours == 72
+    assert s.alerts.rules["negativity_spike"]["baseline_hours"] == 72
 
 
 def test_precedence_cli_over_env_over_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

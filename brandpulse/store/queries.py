@@ -6,12 +6,11 @@ Dashboards read the hourly rollups, never a scan of all mentions; only evidence 
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, func, select
 
 from brandpulse.store.engine import session_scope
 from brandpulse.store.schema import AlertRow, AuthorRow, CursorRow, MentionRow, RollupRow, ScoreRow
@@ -87,87 +86,6 @@ def alerts_frame(engine: Engine, states: tuple[str, ...] = ("open", "acknowledge
     return pd.DataFrame(rows, columns=["id", "brand", "rule", "start", "end", "severity", "state", "metrics", "evidence"])
 
 
-def negative_posts(
-    engine: Engine, model: str, revision: str, brand: str, start: datetime, end: datetime, limit: int = 5
-) -> list[dict[str, Any]]:
-    """The most visible negative posts of a brand in a window (reach + engagement first)."""
-    weight = MentionRow.likes + MentionRow.reposts * 2 + MentionRow.replies + func.coalesce(MentionRow.author_followers, 0) / 100
-    q = (
-        select(MentionRow.id, MentionRow.platform, MentionRow.author_handle, MentionRow.text, MentionRow.url,
-               MentionRow.created_at, MentionRow.author_followers, MentionRow.likes, MentionRow.reposts,
-               ScoreRow.p_negative)
-        .join(ScoreRow, and_(ScoreRow.mention_id == MentionRow.id, ScoreRow.model == model,
-                             ScoreRow.revision == revision))
-        .where(MentionRow.brand == brand, MentionRow.created_at >= start, MentionRow.created_at < end,
-               ScoreRow.label == "negative")
-        .order_by(weight.desc(), ScoreRow.p_negative.desc())
-        .limit(limit)
-    )
-    with session_scope(engine) as s:
-        return [
-            {**r._asdict(), "created_at": r.created_at.isoformat(), "text": r.text[:500]}
-            for r in s.execute(q)
-        ]
-
-
-_STOPWORDS = (
-    "the a an and or to of in on for is it i my me you your this that with at be are was have has not no but so"
-    " we they just do can from our get got all its it's im i'm about what when will would there their by as"
-    " и в не на я что с а по это как у но за то все от так же к мне вы из бы ты"
-    " і в не на я що з а по це як у але за та все від так ж до мені ви із би ти й"
-)
-_STOP = set(_STOPWORDS.split())
-
-
-def top_terms(texts: list[str], baseline: list[str], n: int = 8) -> list[str]:
-    """Words much more frequent in the window than in the baseline (a simple lift ranking)."""
-    import re
-
-    tok = re.compile(r"[#@]?\w[\w'-]{2,}", re.UNICODE)
-
-    def counts(ts: list[str]) -> Counter[str]:
-        c: Counter[str] = Counter()
-        for t in ts:
-            c.update({w for w in (m.group(0).lower() for m in tok.finditer(t)) if w not in _STOP and not w.isdigit()})
-        return c
-
-    win, base = counts(texts), counts(baseline)
-    nw, nb = max(len(texts), 1), max(len(baseline), 1)
-    lift = {w: (c / nw) / ((base.get(w, 0) + 1) / nb) for w, c in win.items() if c >= 2}
-    return [w for w, _ in sorted(lift.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
-
-
-def texts_in_window(
-    engine: Engine, model: str, revision: str, brand: str, start: datetime, end: datetime,
-    label: str | None = None, limit: int = 2000,
-) -> list[str]:
-    q = select(MentionRow.text).where(MentionRow.brand == brand, MentionRow.created_at >= start,
-                                      MentionRow.created_at < end)
-    if label is not None:
-        q = q.join(ScoreRow, and_(ScoreRow.mention_id == MentionRow.id, ScoreRow.model == model,
-                                  ScoreRow.revision == revision)).where(ScoreRow.label == label)
-    with session_scope(engine) as s:
-        return list(s.scalars(q.limit(limit)))
-
-
-def top_negative_authors(
-    engine: Engine, model: str, revision: str, brand: str, start: datetime, end: datetime, limit: int = 5
-) -> list[dict[str, Any]]:
-    q = (
-        select(MentionRow.platform, MentionRow.author_handle, func.count().label("negative_posts"),
-               func.max(MentionRow.author_followers).label("followers"))
-        .join(ScoreRow, and_(ScoreRow.mention_id == MentionRow.id, ScoreRow.model == model,
-                             ScoreRow.revision == revision))
-        .where(MentionRow.brand == brand, MentionRow.created_at >= start, MentionRow.created_at < end,
-               ScoreRow.label == "negative")
-        .group_by(MentionRow.platform, MentionRow.author_handle)
-        .order_by(func.count().desc(), func.max(MentionRow.author_followers).desc())
-        .limit(limit)
-    )
-    with session_scope(engine) as s:
-        return [r._asdict() for r in s.execute(q)]
-
-
 def counts(engine: Engine) -> dict[str, int]:
     with session_scope(engine) as s:
         def n(model: Any) -> int:
@@ -222,23 +140,3 @@ def matching_mentions(engine: Engine, predicate: Any, *, scan: int = 20_000, lim
                 if len(hits) < limit:
                     hits.append(m)
     return scanned, matched, hits
-
-
-def campaigns_in_window(
-    engine: Engine, brand: str, start: datetime, end: datetime, min_size: int = 3, limit: int = 5
-) -> list[dict[str, Any]]:
-    """Near-duplicate groups (copy-paste campaigns, retweet storms) among a brand's mentions in a window."""
-    size = func.count().label("posts")
-    q = (
-        select(MentionRow.dup_group, size, func.count(func.distinct(MentionRow.author_handle)).label("authors"),
-               func.min(MentionRow.text).label("text"))
-        .where(MentionRow.brand == brand, MentionRow.created_at >= start, MentionRow.created_at < end,
-               MentionRow.dup_group.is_not(None))
-        .group_by(MentionRow.dup_group)
-        .having(func.count() >= min_size)
-        .order_by(size.desc())
-        .limit(limit)
-    )
-    with session_scope(engine) as s:
-        return [{"group": r.dup_group, "posts": int(r.posts), "authors": int(r.authors), "text": r.text[:280]}
-                for r in s.execute(q)]

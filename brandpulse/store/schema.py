@@ -160,6 +160,27 @@ class AlertRow(Base):
     updated_at: Mapped[datetime]
 
 
+class AlertEvidenceRow(Base):
+    """What an alert points at: its top posts, top authors and copy-paste campaign groups, by id.
+
+    Post text is never copied into the alert; it is read from the mentions when the alert is shown,
+    so a deleted or forgotten mention (or author) drops out of the evidence by the foreign keys alone.
+    """
+
+    __tablename__ = "alert_evidence"
+    __table_args__ = (Index("ix_alert_evidence_alert", "alert_id", "kind", "rank"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    #: "post" (mention_id), "author" (author_id, count = their posts in the window) or "campaign" (dup_group)
+    kind: Mapped[str] = mapped_column(String(16))
+    rank: Mapped[int] = mapped_column(Integer)
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("authors.id", ondelete="CASCADE"), index=True)
+    dup_group: Mapped[int | None] = mapped_column(Integer)
+    count: Mapped[int | None] = mapped_column(Integer)
+
+
 class DeliveryRow(Base):
     """Outbox: one row per alert × destination."""
 

@@ -1,0 +1,242 @@
+"""Alerts in the store: upserting detected alerts with their evidence ids, reading them back,
+rendering evidence text at read time, and the alert pass's position (a cursors row).
+
+Evidence is stored as ids (`alert_evidence` rows pointing at mentions, authors and
+near-duplicate groups); post text and handles are read from the mentions when an alert
+is shown, so a forgotten author or a deleted post drops out without touching any JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Engine, and_, delete, func, select
+from sqlalchemy.orm import Session
+
+from brandpulse.store.cursors import load_cursor, save_cursor_in
+from brandpulse.store.engine import session_scope
+from brandpulse.store.schema import AlertEvidenceRow, AlertRow, AuthorRow, MentionRow, ScoreRow
+from brandpulse.types import Cursor, utcnow
+
+#: The cursors row that holds where the next alert pass resumes (the migration 0003 moved it here).
+CURSOR_SOURCE, CURSOR_KEY = "alerts", "check"
+#: Lifecycle states (issue 12 adds the transitions); "open" and "acknowledged" are shown as active.
+ALERT_STATES = ("open", "acknowledged", "resolved")
+ACTIVE_STATES = ("open", "acknowledged")
+
+Outcome = Literal["new", "extended", "escalated", "unchanged"]
+_SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2}
+
+
+def split_model_key(model_key: str) -> tuple[str, str]:
+    model, _, revision = model_key.rpartition("@")
+    return model, revision
+
+
+@dataclass
+class EvidenceRefs:
+    """What an alert's evidence points at, by id (no text)."""
+
+    post_ids: list[int] = field(default_factory=list)
+    #: (author id, posts of theirs in the window)
+    authors: list[tuple[int, int]] = field(default_factory=list)
+    campaign_groups: list[int] = field(default_factory=list)
+
+
+@dataclass
+class StoredAlert:
+    id: int
+    rule: str
+    brand: str
+    start: datetime
+    end: datetime
+    severity: str
+    state: str
+    metrics: dict[str, Any]
+    #: the JSON kept on the alert: model key, lifted terms, the "why" line at detection time
+    summary: dict[str, Any]
+    refs: EvidenceRefs
+
+
+# --------------------------------------------------------------------------- the pass position
+def alert_position(engine: Engine) -> datetime | None:
+    """The hour the last alert pass evaluated up to (exclusive), or None before the first pass."""
+    cur = load_cursor(engine, CURSOR_SOURCE, CURSOR_KEY)
+    return datetime.fromisoformat(cur.position) if cur else None
+
+
+def save_alert_position(engine: Engine, until: datetime) -> None:
+    with session_scope(engine) as s:
+        save_cursor_in(s, Cursor(CURSOR_SOURCE, CURSOR_KEY, until.isoformat()))
+
+
+# --------------------------------------------------------------------------- evidence ids at detection time
+def _score_join(model_key: str) -> Any:
+    model, revision = split_model_key(model_key)
+    return and_(ScoreRow.mention_id == MentionRow.id, ScoreRow.model == model, ScoreRow.revision == revision)
+
+
+def top_post_ids(engine: Engine, model_key: str, brand: str, start: datetime, end: datetime, label: str | None,
+                 limit: int = 5) -> list[int]:
+    """The most visible posts of a brand in a window (reach + engagement first), with `label` if given."""
+    weight = MentionRow.likes + MentionRow.reposts * 2 + MentionRow.replies + func.coalesce(MentionRow.author_followers, 0) / 100
+    q = (select(MentionRow.id).join(ScoreRow, _score_join(model_key))
+         .where(MentionRow.brand == brand, MentionRow.created_at >= start, MentionRow.created_at < end))
+    order: list[Any] = [weight.desc()]
+    if label is not None:
+        q = q.where(ScoreRow.label == label)
+        order.append(ScoreRow.p_negative.desc())
+    with session_scope(engine) as s:
+        return list(s.scalars(q.order_by(*order, MentionRow.id).limit(limit)))
+
+
+def top_authors(engine: Engine, model_key: str, brand: str, start: datetime, end: datetime, label: str | None,
+                limit: int = 5) -> list[tuple[int, int]]:
+    """(author id, posts) of the authors with the most posts (with `label` if given) in a window."""
+    n = func.count().label("posts")
+    q = (select(MentionRow.author_id, n).join(ScoreRow, _score_join(model_key))
+         .where(MentionRow.brand == brand, MentionRow.created_at >= start, MentionRow.created_at < end))
+    if label is not None:
+        q = q.where(ScoreRow.label == label)
+    q = q.group_by(MentionRow.author_id).order_by(n.desc(), func.max(MentionRow.author_followers).desc(),
+                                                  MentionRow.author_id).limit(limit)
+    with session_scope(engine) as s:
+        return [(int(r.author_id), int(r.posts)) for r in s.execute(q)]
+
+
+def window_texts(engine: Engine, model_key: str, brand: str, start: datetime, end: datetime,
+                 label: str | None = None, limit: int = 2000) -> list[str]:
+    q = select(MentionRow.text).where(MentionRow.brand == brand, MentionRow.created_at >= start,
+                                      MentionRow.created_at < end)
+    if label is not None:
+        q = q.join(ScoreRow, _score_join(model_key)).where(ScoreRow.label == label)
+    with session_scope(engine) as s:
+        return list(s.scalars(q.limit(limit)))
+
+
+def campaigns(engine: Engine, brand: str, start: datetime, end: datetime, groups: Sequence[int] | None = None,
+              min_size: int = 3, limit: int = 5) -> list[dict[str, Any]]:
+    """Near-duplicate groups (copy-paste campaigns) among a brand's mentions in a window, biggest first:
+    group, posts, authors, and one post's text (read now, so deleted posts are gone from it)."""
+    size = func.count().label("posts")
+    q = (
+        select(MentionRow.dup_group, size, func.count(func.distinct(MentionRow.author_id)).label("authors"),
+               func.min(MentionRow.text).label("text"))
+        .where(MentionRow.brand == brand, MentionRow.created_at >= start, MentionRow.created_at < end,
+               MentionRow.dup_group.is_not(None))
+        .group_by(MentionRow.dup_group)
+        .having(func.count() >= min_size)
+        .order_by(size.desc(), MentionRow.dup_group)
+        .limit(limit)
+    )
+    if groups is not None:
+        if not groups:
+            return []
+        q = q.where(MentionRow.dup_group.in_(list(groups)))
+    with session_scope(engine) as s:
+        return [{"group": int(r.dup_group), "posts": int(r.posts), "authors": int(r.authors), "text": r.text[:280]}
+                for r in s.execute(q)]
+
+
+# --------------------------------------------------------------------------- writing alerts
+def _evidence_rows(alert_id: int, refs: EvidenceRefs) -> list[AlertEvidenceRow]:
+    rows = [AlertEvidenceRow(alert_id=alert_id, kind="post", rank=i, mention_id=m) for i, m in enumerate(refs.post_ids)]
+    rows += [AlertEvidenceRow(alert_id=alert_id, kind="author", rank=i, author_id=a, count=n)
+             for i, (a, n) in enumerate(refs.authors)]
+    rows += [AlertEvidenceRow(alert_id=alert_id, kind="campaign", rank=i, dup_group=g)
+             for i, g in enumerate(refs.campaign_groups)]
+    return rows
+
+
+def upsert_alert(
+    engine: Engine, *, rule: str, brand: str, start: datetime, end: datetime, severity: str,
+    metrics: dict[str, Any], summary: dict[str, Any], refs: EvidenceRefs,
+) -> tuple[int, Outcome]:
+    """Store a detected alert, or extend the stored one whose window it continues.
+
+    An alert continues a stored one of the same brand and rule when it starts inside that one's
+    window. Returns the alert id and what happened ("escalated" = severity went up, which alert
+    delivery announces as a follow-up).
+    """
+    now = utcnow()
+    with session_scope(engine) as s:
+        existing = s.scalars(
+            select(AlertRow).where(AlertRow.brand == brand, AlertRow.rule == rule,
+                                   AlertRow.window_start <= start, AlertRow.window_end >= start)
+        ).first()
+        if existing is None:
+            row = AlertRow(brand=brand, rule=rule, window_start=start, window_end=end, severity=severity,
+                           metrics=metrics, evidence=summary, state="open", created_at=now, updated_at=now)
+            s.add(row)
+            s.flush()
+            s.add_all(_evidence_rows(row.id, refs))
+            return row.id, "new"
+        if end <= existing.window_end and metrics == existing.metrics:
+            return existing.id, "unchanged"
+        escalated = _SEVERITY_ORDER.get(severity, 0) > _SEVERITY_ORDER.get(existing.severity, 0)
+        existing.window_end = max(existing.window_end, end)
+        existing.metrics = metrics
+        existing.evidence = summary
+        existing.severity = severity
+        existing.updated_at = now
+        _replace_evidence(s, existing.id, refs)
+        return existing.id, "escalated" if escalated else "extended"
+
+
+def _replace_evidence(session: Session, alert_id: int, refs: EvidenceRefs) -> None:
+    session.execute(delete(AlertEvidenceRow).where(AlertEvidenceRow.alert_id == alert_id))
+    session.add_all(_evidence_rows(alert_id, refs))
+
+
+# --------------------------------------------------------------------------- reading alerts
+def stored_alerts(engine: Engine, states: Sequence[str] = ACTIVE_STATES, brand: str | None = None) -> list[StoredAlert]:
+    """Alerts in the given states, newest window first, with their evidence ids."""
+    q = select(AlertRow).where(AlertRow.state.in_(list(states))).order_by(AlertRow.window_start.desc(), AlertRow.id)
+    if brand is not None:
+        q = q.where(AlertRow.brand == brand)
+    with session_scope(engine) as s:
+        alerts = list(s.scalars(q))
+        refs: dict[int, EvidenceRefs] = {a.id: EvidenceRefs() for a in alerts}
+        if alerts:
+            ev = s.scalars(select(AlertEvidenceRow).where(AlertEvidenceRow.alert_id.in_(list(refs)))
+                           .order_by(AlertEvidenceRow.alert_id, AlertEvidenceRow.kind, AlertEvidenceRow.rank))
+            for e in ev:
+                r = refs[e.alert_id]
+                if e.kind == "post" and e.mention_id is not None:
+                    r.post_ids.append(e.mention_id)
+                elif e.kind == "author" and e.author_id is not None:
+                    r.authors.append((e.author_id, e.count or 0))
+                elif e.kind == "campaign" and e.dup_group is not None:
+                    r.campaign_groups.append(e.dup_group)
+        return [StoredAlert(a.id, a.rule, a.brand, a.window_start, a.window_end, a.severity, a.state, a.metrics,
+                            a.evidence or {}, refs[a.id]) for a in alerts]
+
+
+def posts_by_id(engine: Engine, model_key: str | None, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The posts with these ids that still exist, in the given order (text read now)."""
+    if not ids:
+        return []
+    cols = [MentionRow.id, MentionRow.platform, MentionRow.author_handle, MentionRow.text, MentionRow.url,
+            MentionRow.created_at, MentionRow.author_followers, MentionRow.likes, MentionRow.reposts]
+    q: Any = select(*cols).where(MentionRow.id.in_(list(ids)))
+    if model_key:
+        q = select(*cols, ScoreRow.p_negative).outerjoin(ScoreRow, _score_join(model_key)).where(
+            MentionRow.id.in_(list(ids)))
+    with session_scope(engine) as s:
+        found = {r.id: {**r._asdict(), "created_at": r.created_at.isoformat(), "text": r.text[:500]} for r in s.execute(q)}
+    return [found[i] for i in ids if i in found]
+
+
+def authors_by_id(engine: Engine, refs: Sequence[tuple[int, int]]) -> list[dict[str, Any]]:
+    """Platform, handle and followers of the authors that still exist, with their post counts, in order."""
+    if not refs:
+        return []
+    q = select(AuthorRow.id, AuthorRow.platform, AuthorRow.handle, AuthorRow.followers).where(
+        AuthorRow.id.in_([a for a, _ in refs]))
+    with session_scope(engine) as s:
+        found = {r.id: r for r in s.execute(q)}
+    return [{"platform": found[a].platform, "author_handle": found[a].handle, "posts": n,
+             "followers": found[a].followers} for a, n in refs if a in found]
