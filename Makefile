@@ -26,12 +26,12 @@ demo: $(STAMP)
 
 test: $(STAMP) model
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy brandpulse
+	$(VENV)/bin/mypy brandpulse listener sentiment alerts advocates dashboard
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy brandpulse
+	$(VENV)/bin/mypy brandpulse listener sentiment alerts advocates dashboard
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache brandpulse-demo.db*
