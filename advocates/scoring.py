@@ -151,6 +151,7 @@ def rank(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int | None = 50,
+    opted_out_contacts: set[int] | None = None,
 ) -> list[RankedAuthor]:
     """Authors of `brand`'s mentions ranked by advocate (or detractor) score, best first, each with its reasons."""
     if kind not in KINDS:
@@ -162,7 +163,7 @@ def rank(
     end = until or (max(p.last_seen for p in profiles if p.last_seen) + timedelta(seconds=1))  # type: ignore[type-var,operator]
     ranked = []
     for p in profiles:
-        if excluded(p, all_brands, cfg):
+        if excluded(p, all_brands, cfg) or (p.contact_id is not None and p.contact_id in (opted_out_contacts or ())):
             continue
         r = score_profile(p, brand.name, kind, cfg, start, end)
         if r is not None and r.score > 0:
