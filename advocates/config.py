@@ -29,29 +29,29 @@ class AdvocatesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     #: Days after which a post counts half as much in `volume`.
-    half_life_days: float = Field(30.0, gt=0)
-    reach_weight: float = Field(0.5, ge=0)
-    engagement_weight: float = Field(0.5, ge=0)
+    half_life_days: float = Field(default=30.0, gt=0)
+    reach_weight: float = Field(default=0.5, ge=0)
+    engagement_weight: float = Field(default=0.5, ge=0)
     #: Weight an author active in a single week of the period still keeps (0..1).
-    consistency_floor: float = Field(0.4, ge=0, le=1)
+    consistency_floor: float = Field(default=0.4, ge=0, le=1)
     #: More posts than this per active day look automated.
-    bot_posts_per_day: float = Field(12.0, gt=0)
-    bot_penalty: float = Field(0.9, ge=0, le=1)
-    dup_penalty: float = Field(0.8, ge=0, le=1)
+    bot_posts_per_day: float = Field(default=12.0, gt=0)
+    bot_penalty: float = Field(default=0.9, ge=0, le=1)
+    dup_penalty: float = Field(default=0.8, ge=0, le=1)
     #: Authors with fewer posts about the brand are not ranked.
-    min_posts: int = Field(1, ge=1)
-    promoter_min_net: float = Field(0.5, ge=-1, le=1)
-    detractor_max_net: float = Field(-0.2, ge=-1, le=1)
+    min_posts: int = Field(default=1, ge=1)
+    promoter_min_net: float = Field(default=0.5, ge=-1, le=1)
+    detractor_max_net: float = Field(default=-0.2, ge=-1, le=1)
     #: How many top posts each ranked author carries as reasons.
-    top_posts: int = Field(3, ge=0, le=20)
+    top_posts: int = Field(default=3, ge=0, le=20)
     #: People who work for the brand: "handle" or "platform:handle"; never ranked.
     employees: list[str] = Field(default_factory=list)
     #: Opted-out people: "handle" or "platform:handle"; never ranked, exported or pushed.
     opt_out: list[str] = Field(default_factory=list)
     #: Linking: at or above this confidence a match is made automatically; below it (down to `propose_threshold`) it is
     #: proposed and waits for a person.
-    auto_threshold: float = Field(0.9, ge=0, le=1)
-    propose_threshold: float = Field(0.6, ge=0, le=1)
+    auto_threshold: float = Field(default=0.9, ge=0, le=1)
+    propose_threshold: float = Field(default=0.6, ge=0, le=1)
     #: CSV column mapping for `crm import csv` (field → column header); the command line can override each.
     csv_columns: dict[str, str] = Field(default_factory=dict)
 

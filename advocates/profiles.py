@@ -105,8 +105,8 @@ def merge_groups(authors: dict[int, AuthorInfo]) -> list[list[int]]:
             if p and (p, h) in by_account:
                 union(a.id, by_account[(p, h)])
     groups: dict[int, list[int]] = defaultdict(list)
-    for a in authors:
-        groups[find(a)].append(a)
+    for a_id in authors:
+        groups[find(a_id)].append(a_id)
     return [sorted(g) for g in groups.values()]
 
 

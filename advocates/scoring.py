@@ -159,8 +159,10 @@ def rank(
     profiles = build_profiles(engine, model_key, brands=[brand.name], since=since, until=until)
     if not profiles:
         return []
-    start = since or min(p.first_seen for p in profiles if p.first_seen)  # type: ignore[type-var]
-    end = until or (max(p.last_seen for p in profiles if p.last_seen) + timedelta(seconds=1))  # type: ignore[type-var,operator]
+    firsts = [p.first_seen for p in profiles if p.first_seen is not None]
+    lasts = [p.last_seen for p in profiles if p.last_seen is not None]
+    start = since or min(firsts)
+    end = until or (max(lasts) + timedelta(seconds=1))
     ranked = []
     for p in profiles:
         if excluded(p, all_brands, cfg) or (p.contact_id is not None and p.contact_id in (opted_out_contacts or ())):

@@ -45,6 +45,11 @@ def parse_author(spec: str) -> tuple[str, str]:
     return platform.strip().lower(), handle
 
 
+def _deleted(s: Session, stmt: Any) -> int:
+    result: Any = s.execute(stmt)
+    return int(result.rowcount or 0)
+
+
 def _chunks(ids: list[int]) -> list[list[int]]:
     return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
 
@@ -117,10 +122,10 @@ def forget_author(engine: Engine, platform: str, handle: str) -> ForgetResult:
         scores = _unroll(s, mids)
         labels = 0
         for part in _chunks(mids):
-            labels += s.execute(delete(HumanLabelRow).where(HumanLabelRow.mention_id.in_(part))).rowcount or 0
+            labels += _deleted(s, delete(HumanLabelRow).where(HumanLabelRow.mention_id.in_(part)))
             s.execute(delete(ScoreRow).where(ScoreRow.mention_id.in_(part)))
             s.execute(delete(MentionRow).where(MentionRow.id.in_(part)))
-        links = s.execute(delete(AuthorContactLinkRow).where(AuthorContactLinkRow.author_id.in_(author_ids))).rowcount
+        links = _deleted(s, delete(AuthorContactLinkRow).where(AuthorContactLinkRow.author_id.in_(author_ids)))
         s.execute(delete(AuthorRow).where(AuthorRow.id.in_(author_ids)))
         scrubbed = 0
         for alert in s.scalars(select(AlertRow)):
