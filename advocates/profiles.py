@@ -6,6 +6,7 @@ other's profile URL (an exact profile link).
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -64,17 +65,28 @@ class AuthorProfile:
         return sorted({a.split(":", 1)[0] for a in self.accounts})
 
 
+_LINK = re.compile(r"(?:https?://)?(?:www\.|mobile\.)?(?:x\.com|twitter\.com|bsky\.app|reddit\.com|[a-z0-9.-]+\.[a-z]{2,}/@)[^\s,;]*",
+                   re.I)
+
+
 def _profile_links(profile: dict[str, Any] | None) -> Iterable[str]:
+    """Profile URLs written anywhere in the stored profile (bio, url, links …)."""
     if not profile:
         return []
-    out: list[str] = []
-    for k in ("url", "website", "links", "profile_urls"):
-        v = profile.get(k)
+    texts: list[str] = []
+
+    def walk(v: Any) -> None:
         if isinstance(v, str):
-            out.append(v)
+            texts.append(v)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
         elif isinstance(v, list):
-            out.extend(x for x in v if isinstance(x, str))
-    return out
+            for x in v:
+                walk(x)
+
+    walk(profile)
+    return [m.group(0).rstrip(").") for t in texts for m in _LINK.finditer(t)]
 
 
 def merge_groups(authors: dict[int, AuthorInfo]) -> list[list[int]]:
