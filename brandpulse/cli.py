@@ -338,3 +338,6 @@ def main() -> None:
 
 
 from brandpulse import cli_extra  # noqa: E402,F401  (registers the model, eval, bench, query and run commands)
+from brandpulse.cli_advocates import register as _register_advocates  # noqa: E402
+
+_register_advocates(app, bench_app)

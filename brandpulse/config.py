@@ -178,6 +178,8 @@ class Settings(BaseSettings):
     slack: SlackConfig = Field(default_factory=lambda: SlackConfig.model_validate({}))
     crm: CRMConfig = Field(default_factory=lambda: CRMConfig.model_validate({}))
     dashboard: DashboardConfig = Field(default_factory=lambda: DashboardConfig.model_validate({}))
+    #: [advocates] options (weights, thresholds, exclusions); validated by advocates.config.AdvocatesConfig.
+    advocates: dict[str, Any] = Field(default_factory=dict)
     #: Directory the config file lives in; relative paths in it are resolved against it.
     base_dir: str = "."
 

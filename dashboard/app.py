@@ -5,11 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from brandpulse.errors import BrandpulseError
-from dashboard import mentions, overview
+from dashboard import advocates_page, mentions, overview
 
 st.set_page_config(page_title="brandpulse", page_icon="📈", layout="wide")
 
-PAGES = {"Overview": overview.render, "Mentions": mentions.render}
+PAGES = {"Overview": overview.render, "Mentions": mentions.render, "Advocates": advocates_page.render}
 
 page = st.sidebar.radio("Page", list(PAGES), key="page")
 try:

@@ -234,3 +234,43 @@ class RunRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")
     counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ContactRow(Base):
+    """A CRM contact (imported from CSV, HubSpot or Salesforce), used to link authors to the people a brand knows."""
+
+    __tablename__ = "crm_contacts"
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_crm_contacts_source_external"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    website: Mapped[str | None] = mapped_column(Text)
+    company: Mapped[str | None] = mapped_column(String(255))
+    #: platform → handle (as the CRM holds it: @name, a profile URL, …); "any" when the platform is unknown
+    handles: Mapped[dict[str, Any]] = mapped_column(JSON)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+
+
+class AuthorContactLinkRow(Base):
+    """An author ↔ CRM contact link: auto (over the threshold), proposed (waits for a person), confirmed or rejected."""
+
+    __tablename__ = "author_contact_links"
+    __table_args__ = (
+        UniqueConstraint("author_id", "contact_id", name="uq_author_contact_links_pair"),
+        Index("ix_author_contact_links_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("authors.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("crm_contacts.id", ondelete="CASCADE"))
+    method: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -1,0 +1,197 @@
+"""`brandpulse advocates …`, `brandpulse crm …`, `brandpulse forget` and `brandpulse bench link` (thin over advocates/)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from brandpulse.context import Context
+from brandpulse.errors import InputError
+
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+advocates_app = typer.Typer(help="Advocates and detractors: explained ranking, CRM links, exports.", no_args_is_help=True)
+crm_app = typer.Typer(help="CRM contacts for linking authors to the people a brand knows.", no_args_is_help=True)
+crm_import_app = typer.Typer(help="Load CRM contacts.", no_args_is_help=True)
+crm_app.add_typer(crm_import_app, name="import")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", envvar="BRANDPULSE_CONFIG",
+                                                help="Config file (default: $BRANDPULSE_CONFIG or ./brandpulse.toml).")]
+BrandOpt = Annotated[str, typer.Option("--brand", "-b", help="A configured brand.")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Start of the period: a date (2026-11-01) or an age (30d, 12w).")]
+LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many rows.")]
+KindOpt = Annotated[str, typer.Option("--kind", help="advocates | detractors")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")]
+
+
+def parse_since(value: str | None, now: datetime | None = None) -> datetime | None:
+    """'2026-11-01' (UTC) or an age such as '30d', '12w', '48h'; None passes through."""
+    if not value:
+        return None
+    m = re.fullmatch(r"\s*(\d+)\s*([hdw])\s*", value)
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        delta = {"h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[unit]
+        return (now or datetime.now(UTC)) - delta
+    try:
+        dt = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(f"--since {value!r} is neither a date nor an age",
+                         hint="Use a date like 2026-11-01 or an age like 30d / 12w / 48h.") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _kind(kind: str) -> str:
+    if kind not in ("advocates", "detractors"):
+        raise InputError(f"--kind must be advocates or detractors, got {kind!r}")
+    return kind
+
+
+@advocates_app.command("rank")
+def rank_cmd(brand: BrandOpt, config: ConfigOpt = None, since: SinceOpt = None, limit: LimitOpt = 20,
+             kind: KindOpt = "advocates", as_json: JsonOpt = False) -> None:
+    """Rank a brand's advocates (or detractors), each with the numbers and posts behind its score."""
+    from advocates.lists import ranked_list
+
+    ctx = Context(config_file=config)
+    ranked = ranked_list(ctx.migrated_engine(), ctx.settings, brand, kind=_kind(kind), since=parse_since(since),
+                         limit=limit)
+    if as_json:
+        print(json.dumps([{"rank": i, "author": r.key, "accounts": r.accounts, "score": r.score,
+                           "nps_class": r.nps_class, "reasons": r.reasons, "top_posts": r.top_posts,
+                           "crm_contact": r.contact_id, "link_status": r.link_status} for i, r in enumerate(ranked, 1)],
+                         ensure_ascii=False))
+        return
+    t = Table("#", "author", "score", "class", "why", "top post", title=f"{kind} of {brand}")
+    for i, r in enumerate(ranked, 1):
+        top = r.top_posts[0] if r.top_posts else {}
+        t.add_row(str(i), escape(", ".join(r.accounts)), f"{r.score:.3f}", r.nps_class, escape(r.reason_text()),
+                  escape(f"{top.get('text', '')[:80]} {top.get('url') or ''}"))
+    console.print(t)
+
+
+@advocates_app.command("export")
+def export_cmd(brand: BrandOpt, output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+               fmt: Annotated[str, typer.Option("--format", "-f", help="csv | xlsx")] = "csv",
+               config: ConfigOpt = None, since: SinceOpt = None, limit: LimitOpt = 500,
+               kind: KindOpt = "advocates") -> None:
+    """Write advocates (or detractors) with profile links, scores, reasons, NPS class and CRM ids to CSV or XLSX."""
+    from advocates.export import write_export
+    from advocates.lists import contact_ids, ranked_list
+
+    ctx = Context(config_file=config)
+    engine = ctx.migrated_engine()
+    ranked = ranked_list(engine, ctx.settings, brand, kind=_kind(kind), since=parse_since(since), limit=limit)
+    n = write_export(output, ranked, fmt, contact_ids(engine), title=f"{brand} {kind}")
+    console.print(f"wrote {n} {kind} to {escape(str(output))}")
+
+
+def _pair(value: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d+)\s*[:=]\s*(\d+)\s*", value)
+    if not m:
+        raise InputError(f"{value!r} is not AUTHOR_ID:CONTACT_ID", hint="Take the ids from `brandpulse advocates link --list`.")
+    return int(m.group(1)), int(m.group(2))
+
+
+@advocates_app.command("link")
+def link_cmd(config: ConfigOpt = None, brand: Annotated[str | None, typer.Option("--brand", "-b")] = None,
+             since: SinceOpt = None, limit: LimitOpt = 50,
+             confirm: Annotated[list[str] | None, typer.Option("--confirm", help="AUTHOR_ID:CONTACT_ID to confirm.")] = None,
+             reject: Annotated[list[str] | None, typer.Option("--reject", help="AUTHOR_ID:CONTACT_ID to reject.")] = None,
+             list_only: Annotated[bool, typer.Option("--list", help="Only list the proposed links.")] = False,
+             by: Annotated[str | None, typer.Option("--by", help="Who decides (kept with the decision).")] = None) -> None:
+    """Link authors to CRM contacts (automatic above the threshold, proposed below), then confirm or reject."""
+    from advocates.config import advocates_config
+    from advocates.linking import link_authors
+    from brandpulse.store.contacts import decide_link, links_frame
+
+    ctx = Context(config_file=config)
+    engine = ctx.migrated_engine()
+    for v in confirm or []:
+        decide_link(engine, *_pair(v), "confirmed", by)
+    for v in reject or []:
+        decide_link(engine, *_pair(v), "rejected", by)
+    if not (list_only or confirm or reject):
+        counts = link_authors(engine, advocates_config(ctx.settings.advocates))
+        console.print(f"linked automatically: {counts['auto']}, proposed: {counts['proposed']}, "
+                      f"decisions kept: {counts['kept']}")
+    df = links_frame(engine, ["proposed"]).head(limit)
+    t = Table("author id", "account", "name", "contact id", "contact", "method", "confidence", title="proposed links")
+    for r in df.itertuples():
+        t.add_row(str(r.author_id), escape(f"{r.platform}:{r.handle}"), escape(str(r.display_name or "")),
+                  str(r.contact_id), escape(f"{r.contact_name or ''} <{r.email or ''}> {r.source}:{r.external_id}"),
+                  r.method, f"{r.confidence:.2f}")
+    console.print(t)
+
+
+@crm_import_app.command("csv")
+def crm_import_csv(path: Annotated[Path, typer.Argument(help="CSV export of contacts (header row).")],
+                   config: ConfigOpt = None,
+                   mapping: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN, e.g. email='E-mail'.")] = None,
+                   source: Annotated[str, typer.Option(help="Name the contacts' CRM in the store.")] = "csv") -> None:
+    """Load contacts from CSV; bad rows are reported with their line numbers and the rest are kept."""
+    from advocates.config import advocates_config
+    from advocates.crm_csv import read_contacts_csv
+    from brandpulse.store.contacts import upsert_contacts
+
+    ctx = Context(config_file=config)
+    cols = dict(advocates_config(ctx.settings.advocates).csv_columns)
+    for m in mapping or []:
+        fld, sep, col = m.partition("=")
+        if not sep or not fld.strip() or not col.strip():
+            raise InputError(f"--map {m!r} is not FIELD=COLUMN")
+        cols[fld.strip()] = col.strip()
+    res = read_contacts_csv(path, cols, source)
+    for e in res.errors:
+        err_console.print(f"[yellow]skipped[/] {escape(str(e))}", highlight=False)
+    n = upsert_contacts(ctx.migrated_engine(), res.contacts)
+    console.print(f"imported {n} contacts from {escape(str(path))}; {len(res.errors)} bad rows skipped")
+
+
+def forget(author: Annotated[str, typer.Option("--author", help="PLATFORM:HANDLE, e.g. x:@jane.")],
+           config: ConfigOpt = None,
+           yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False) -> None:
+    """Remove every trace of an author: mentions, scores, labels, profile, CRM links; rollups are corrected."""
+    from brandpulse.store.forget import forget_author, parse_author
+
+    platform, handle = parse_author(author)
+    if not yes and not typer.confirm(f"Remove everything stored about {platform}:{handle}?"):
+        raise typer.Exit(1)
+    ctx = Context(config_file=config)
+    r = forget_author(ctx.migrated_engine(), platform, handle)
+    console.print(f"forgot {platform}:{escape(handle)}: {r.mentions} mentions, {r.scores} scores, {r.labels} labels, "
+                  f"{r.links} CRM links, evidence scrubbed in {r.alerts_scrubbed} alerts")
+
+
+def bench_link_cmd(as_json: JsonOpt = False,
+                   authors: Annotated[int, typer.Option(min=10)] = 2000,
+                   contacts: Annotated[int, typer.Option(min=10)] = 5000,
+                   seed: Annotated[int, typer.Option()] = 13) -> None:
+    """Linking precision/recall at the automatic threshold on a generated set, next to a naive exact-name match."""
+    from advocates.bench_link import bench_link
+
+    res = bench_link(authors, contacts, seed)
+    if not as_json:
+        console.print(f"authors {res['authors']}, contacts {res['contacts']}, true pairs {res['true_pairs']}")
+        console.print(f"matcher (auto ≥ {res['auto_threshold']}): precision {res['precision']:.3f}, "
+                      f"recall {res['recall']:.3f}; with proposed: recall {res['proposed_included_recall']:.3f}")
+        console.print(f"naive exact name: precision {res['naive_exact_name_precision']:.3f}, "
+                      f"recall {res['naive_exact_name_recall']:.3f}")
+    print(json.dumps(res))
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    """Attach the advocates, crm, forget and bench link commands to the main app."""
+    app.add_typer(advocates_app, name="advocates")
+    app.add_typer(crm_app, name="crm")
+    app.command("forget")(forget)
+    bench_app.command("link")(bench_link_cmd)
