@@ -14,7 +14,7 @@ from brandpulse.store.engine import session_scope
 from brandpulse.store.forget import forget_author, parse_author
 from brandpulse.store.labels import save_human_label
 from brandpulse.store.rollups import hour_of
-from brandpulse.store.schema import AlertRow, AuthorRow, MentionRow, RollupRow, ScoreRow
+from brandpulse.store.schema import AlertEvidenceRow, AlertRow, AuthorRow, MentionRow, RollupRow, ScoreRow
 from tests.seed import seed_week
 
 
@@ -56,9 +56,14 @@ def test_forget_removes_every_trace_and_keeps_rollups_exact(engine: Engine) -> N
     seed_week(engine)
     assert _rollups(engine) == _recount(engine)
     with session_scope(engine) as s:
-        alert = s.scalars(select(AlertRow)).first()
-        assert alert is not None
-        victim = alert.evidence["top_posts"][0]["author_handle"]  # the alert evidence names the author before
+        first_post = s.scalar(
+            select(MentionRow.author_handle)
+            .join(AlertEvidenceRow, AlertEvidenceRow.mention_id == MentionRow.id)
+            .where(AlertEvidenceRow.kind == "post")
+            .order_by(AlertEvidenceRow.rank)
+        )
+        assert first_post is not None  # the alert's evidence points at the author's post before
+        victim = first_post
         victim_texts = [t for (t,) in s.execute(select(MentionRow.text).where(MentionRow.author_handle == victim))]
         victim_mention = s.scalar(select(MentionRow.id).where(MentionRow.author_handle == victim))
         victim_author = s.scalar(select(AuthorRow.id).where(AuthorRow.handle == victim))
@@ -71,7 +76,11 @@ def test_forget_removes_every_trace_and_keeps_rollups_exact(engine: Engine) -> N
 
     res = forget_author(engine, *parse_author(f"x:@{victim.upper()}"))
     assert res.authors == 1 and res.mentions == len(victim_texts) and res.labels == 1 and res.links == 1
-    assert res.alerts_scrubbed >= 1
+    with session_scope(engine) as s:
+        assert s.scalar(select(AlertRow.id)) is not None  # the alert stays, without the author's evidence
+        left = s.scalars(select(AlertEvidenceRow).where(
+            (AlertEvidenceRow.author_id == victim_author) | (AlertEvidenceRow.mention_id == victim_mention))).all()
+        assert left == []
 
     assert _rollups(engine) == _recount(engine)
     assert list_links(engine) == []

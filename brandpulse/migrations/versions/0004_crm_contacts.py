@@ -12,8 +12,8 @@ from alembic import op
 
 import brandpulse.store.schema
 
-revision = "0004_crm_contacts"
-down_revision = "0001"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
