@@ -152,6 +152,8 @@ class Settings(BaseSettings):
     slack: SlackConfig = Field(default_factory=lambda: SlackConfig.model_validate({}))
     crm: CRMConfig = Field(default_factory=lambda: CRMConfig.model_validate({}))
     dashboard: DashboardConfig = Field(default_factory=lambda: DashboardConfig.model_validate({}))
+    #: Alert delivery: destinations, per-brand routes, public_url (validated by alerts.delivery.routing.DeliveryConfig).
+    delivery: dict[str, Any] = Field(default_factory=dict)
     #: Directory the config file lives in; relative paths in it are resolved against it.
     base_dir: str = "."
 
