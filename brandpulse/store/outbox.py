@@ -65,9 +65,8 @@ def enqueue_in(session: Session, alert_id: int, destinations: Iterable[str], eve
         return 0
     stmt = upsert_insert(session, DeliveryRow.__table__).values(rows).on_conflict_do_nothing(
         index_elements=["alert_id", "destination", "event"]
-    )
-    result = session.execute(stmt)
-    return int(getattr(result, "rowcount", 0) or 0)
+    ).returning(DeliveryRow.__table__.c.id)
+    return len(session.execute(stmt).all())
 
 
 def add_alert_with_deliveries(session: Session, alert: AlertRow, destinations: Sequence[str]) -> AlertRow:
