@@ -2,7 +2,8 @@
 
 It answers like Slack's incoming webhooks: ``200 ok`` (text/plain), ``400 invalid_payload`` / ``no_text`` /
 ``invalid_blocks`` for a bad message, ``429`` with ``Retry-After``, and ``500`` with Slack's error page
-(tests/fixtures/slack/server_error.html). A script of faults (``"500"``, ``("429", seconds)``, ``"drop"``) is played
+(tests/fixtures/slack/server_error.html). A script of faults (``"500"``, ``("429", seconds)``, ``"drop"``,
+``("reply", status, body)``) is played
 one per request before it accepts messages again; ``"drop"`` reads the request and closes the connection without
 answering. The checks (Block Kit reference): at most 50 blocks; a header's plain_text ≤ 150 characters; a section's
 text ≤ 3,000 and ≤ 10 fields of ≤ 2,000; context ≤ 10 elements; text objects typed plain_text or mrkdwn.
@@ -10,6 +11,7 @@ text ≤ 3,000 and ≤ 10 fields of ≤ 2,000; context ≤ 10 elements; text obj
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -92,7 +94,7 @@ class SlackState:
 
     def min_gap(self) -> float:
         t = sorted(self.request_times)
-        return min((b - a for a, b in zip(t, t[1:], strict=False)), default=float("inf"))
+        return min((b - a for a, b in itertools.pairwise(t)), default=float("inf"))
 
 
 class SlackHandler(QuietHandler):
@@ -113,6 +115,9 @@ class SlackHandler(QuietHandler):
             return
         if isinstance(fault, tuple) and fault[0] == "429":
             send(self, 429, b"rate_limited", {"Retry-After": str(fault[1])}, content_type=TEXT)
+            return
+        if isinstance(fault, tuple) and fault[0] == "reply":  # ("reply", 404, "no_service"): a revoked webhook
+            send(self, int(fault[1]), str(fault[2]).encode(), content_type=TEXT)
             return
         try:
             payload = json.loads(raw)

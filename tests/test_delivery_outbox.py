@@ -81,7 +81,9 @@ def test_claim_leases_and_an_expired_lease_is_claimed_again(engine: Engine) -> N
 
 def test_follow_ups_are_queued_once_per_change(engine: Engine) -> None:
     with session_scope(engine) as s:
-        aid = add_alert(s, new_alert(severity="warning"), ROUTES) and s.scalars(select(AlertRow.id)).one()
+        alert = new_alert(severity="warning")
+        add_alert(s, alert, ROUTES)
+        aid = alert.id
     with session_scope(engine) as s:
         s.get(AlertRow, aid).severity = "critical"  # type: ignore[union-attr]
         assert enqueue_state_change(s, aid, "escalated", ROUTES) == 2  # oncall hears of it now

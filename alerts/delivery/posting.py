@@ -9,13 +9,15 @@ permanent refusal (bad payload, webhook revoked) and is not retried.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt, wait_exponential, wait_random
 
 Sleep = Callable[[float], None]
 
@@ -51,14 +53,54 @@ class Outcome:
 
 
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
+_SECRETS: set[str] = set()
+_GUARDED_LOGGERS = ("httpx", "httpcore", "slack_sdk", "urllib3")
+
+
+def _scrub(text: str) -> str:
+    for s in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(s, "<redacted>")
+    return text
+
+
+class _RedactSecrets(logging.Filter):
+    """Removes registered destination URLs/secrets from records of HTTP libraries (httpx logs every request URL)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _SECRETS:
+            msg = record.getMessage()
+            clean = _scrub(msg)
+            if clean != msg:
+                record.msg, record.args = clean, ()
+        return True
+
+
+_FILTER = _RedactSecrets()
+
+
+def protect(*values: str | None) -> None:
+    """Register secret values (a webhook URL, its path and query, an HMAC secret) to be scrubbed from HTTP-library logs."""
+    for v in values:
+        if not v:
+            continue
+        _SECRETS.add(v)
+        parts = urlsplit(v)
+        if parts.scheme and parts.netloc:
+            tail = parts.path + (f"?{parts.query}" if parts.query else "")
+            if len(tail) > 1:
+                _SECRETS.add(tail)
+    for name in _GUARDED_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
 
 
 def redact(text: str, *secrets: str | None) -> str:
-    """`text` with every given secret and every URL replaced, short enough to store."""
+    """`text` with every given or registered secret and every URL replaced, short enough to store."""
     for s in secrets:
         if s:
             text = text.replace(s, "<redacted>")
-    return _URL.sub("<url>", text)[:300]
+    return _URL.sub("<url>", _scrub(text))[:300]
 
 
 class RateLimiter:
@@ -92,6 +134,7 @@ def post_with_retries(once: Callable[[], Reply], *, retries: int, max_retry_afte
     """Call `once` until it succeeds, fails permanently, or the retries/Retry-After budget of this pass is spent."""
     attempts = 0
     too_long: list[float] = []
+    backoff = wait_exponential(multiplier=0.5, max=8.0) + wait_random(0, 0.25)
 
     def attempt() -> Reply:
         nonlocal attempts
@@ -103,7 +146,7 @@ def post_with_retries(once: Callable[[], Reply], *, retries: int, max_retry_afte
         reply = state.outcome.result() if state.outcome else None
         if reply is not None and reply.status == 429 and reply.retry_after is not None:
             return reply.retry_after
-        return float(wait_exponential_jitter(initial=0.5, max=8.0, jitter=0.25)(state))
+        return float(backoff(state))
 
     def stop(state: RetryCallState) -> bool:
         reply = state.outcome.result() if state.outcome else None

@@ -26,7 +26,17 @@ from slack_sdk.webhook import WebhookClient
 
 from alerts.delivery.escape import cut, escape_text, inert, link, quote_block
 from alerts.delivery.message import AlertMessage
-from alerts.delivery.posting import WEBHOOK_RATE, Outcome, RateLimiter, Reply, Sleep, parse_retry_after, post_with_retries, redact
+from alerts.delivery.posting import (
+    WEBHOOK_RATE,
+    Outcome,
+    RateLimiter,
+    Reply,
+    Sleep,
+    parse_retry_after,
+    post_with_retries,
+    protect,
+    redact,
+)
 
 MAX_BLOCKS = 50
 MAX_HEADER = 150
@@ -147,9 +157,10 @@ def build_payload(msg: AlertMessage, idempotency_key: str) -> dict[str, Any]:
 
 
 def _quiet_logger(url: str) -> logging.Logger:
-    """slack_sdk logs the webhook URL at DEBUG/INFO: give it a logger that only passes warnings, URLs redacted."""
+    """slack_sdk logs the webhook URL at DEBUG/INFO and every transient fault at ERROR: give it a logger that passes
+    only CRITICAL (the sender logs each outcome itself), with URLs redacted."""
     logger = logging.getLogger("alerts.delivery.slack_sdk")
-    logger.setLevel(logging.WARNING)
+    logger.setLevel(logging.CRITICAL)
 
     class _Redact(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:
@@ -183,6 +194,7 @@ class SlackDestination:
 
     def deliver(self, msg: AlertMessage, idempotency_key: str, delivery_id: int = 0) -> Outcome:
         url = self._url.get_secret_value()
+        protect(url)
         client = WebhookClient(url, timeout=max(1, round(self.timeout)), retry_handlers=[], logger=_quiet_logger(url))
         body = build_payload(msg, idempotency_key)
         headers = {"Idempotency-Key": idempotency_key}

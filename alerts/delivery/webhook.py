@@ -53,7 +53,17 @@ import httpx
 from pydantic import SecretStr
 
 from alerts.delivery.message import AlertMessage
-from alerts.delivery.posting import WEBHOOK_RATE, Outcome, RateLimiter, Reply, Sleep, parse_retry_after, post_with_retries, redact
+from alerts.delivery.posting import (
+    WEBHOOK_RATE,
+    Outcome,
+    RateLimiter,
+    Reply,
+    Sleep,
+    parse_retry_after,
+    post_with_retries,
+    protect,
+    redact,
+)
 
 SCHEMA = "brandpulse.alert/1"
 SIGNATURE_HEADER = "X-Brandpulse-Signature"
@@ -117,6 +127,7 @@ class WebhookDestination:
     def deliver(self, msg: AlertMessage, idempotency_key: str, delivery_id: int = 0) -> Outcome:
         url = self._url.get_secret_value()
         secret = self._secret.get_secret_value() if self._secret else None
+        protect(url, secret)
         raw = json.dumps(body_for(msg, delivery_id, idempotency_key), ensure_ascii=False, separators=(",", ":"),
                          default=str).encode("utf-8")
         headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key,
