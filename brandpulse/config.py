@@ -180,6 +180,8 @@ class Settings(BaseSettings):
     dashboard: DashboardConfig = Field(default_factory=lambda: DashboardConfig.model_validate({}))
     #: [advocates] options (weights, thresholds, exclusions); validated by advocates.config.AdvocatesConfig.
     advocates: dict[str, Any] = Field(default_factory=dict)
+    #: Alert delivery: destinations, per-brand routes, public_url (validated by alerts.delivery.routing.DeliveryConfig).
+    delivery: dict[str, Any] = Field(default_factory=dict)
     #: Directory the config file lives in; relative paths in it are resolved against it.
     base_dir: str = "."
 

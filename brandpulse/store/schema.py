@@ -182,19 +182,31 @@ class AlertEvidenceRow(Base):
 
 
 class DeliveryRow(Base):
-    """Outbox: one row per alert × destination."""
+    """Outbox: one row per alert × destination × event (opened, escalated:<severity>, resolved).
+
+    A sender claims a pending row by setting `claimed_by`/`claimed_at` (a lease); a row whose lease is older
+    than the lease time is claimable again, so a dead sender's rows are picked up. `last_error` and
+    `response_status` hold what the destination answered, never its URL or secret.
+    """
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("alert_id", "destination", name="uq_deliveries_alert_dest"),)
+    __table_args__ = (
+        UniqueConstraint("alert_id", "destination", "event", name="uq_deliveries_alert_dest_event"),
+        Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
     destination: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(32), default="opened", server_default="opened")
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    response_status: Mapped[int | None] = mapped_column(Integer)
 
 
 class CursorRow(Base):
