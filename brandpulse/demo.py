@@ -74,7 +74,8 @@ def run_demo(
     check_and_record(engine, model_key(scorer.name, scorer.revision), settings.alerts)
     alerts = alerts_frame(engine)
     for a in alerts.itertuples():
-        console.print(f"[bold red]ALERT[/] {escape(str(a.severity))} {escape(str(a.brand))} {a.start:%Y-%m-%d %H:%M}–{a.end:%H:%M} UTC: "
+        what = escape(f"{a.severity} {a.brand}")
+        console.print(f"[bold red]ALERT[/] {what} {a.start:%Y-%m-%d %H:%M}–{a.end:%H:%M} UTC: "
                       f"{escape(a.evidence.get('why', ''))}")
     c = counts(engine)
     console.print(f"[bold]store[/]     {c['mentions']} mentions, {c['scored']} scored, {c['open_alerts']} open alert(s)")
@@ -86,7 +87,8 @@ def run_demo(
         console.print(f"[bold]dashboard[/] http://{host}:{port}")
         run_dashboard(settings, port=port, config_file=DEMO_CONFIG)
     else:
+        serve = f"`BRANDPULSE_DATABASE_URL=sqlite:///{database} brandpulse dashboard --config {DEMO_CONFIG}`"
         console.print(f"[bold]dashboard[/] http://{host}:{port} — not started (--no-dashboard); serve it with "
-                      escape(f"`BRANDPULSE_DATABASE_URL=sqlite:///{database} brandpulse dashboard --config {DEMO_CONFIG}`"),
+                      f"{escape(serve)}",
                       markup=True, highlight=False)
     return settings

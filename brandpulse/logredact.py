@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+
 from brandpulse.config import SECRET_ENV_NAMES
 
 _URL_QUERY = re.compile(r"(?P<base>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#'\"<>]+)\?[^\s#'\"<>]*")

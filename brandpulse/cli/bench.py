@@ -33,7 +33,8 @@ def bench_score(
     cfg = ctx.settings.model
     with err_console.status("benchmarking…"):
         res = bench_scoring(cfg, n=n, naive_n=naive_n)
-    console.print(f"batched: {res['rate']:.1f} texts/s   naive (same model, {safe(res['dtype'])}): {res['naive_rate']:.1f} texts/s   "
+    console.print(f"batched: {res['rate']:.1f} texts/s   naive (same model, {safe(res['dtype'])}): "
+                  f"{res['naive_rate']:.1f} texts/s   "
                   f"ratio: {res['ratio']:.1f}×   peak RSS: {res['peak_rss_mb']:.0f} MB   device: {safe(res['device'])}")
     if "naive_rate_fp32" in res:
         console.print(f"naive in float32: {res['naive_rate_fp32']:.1f} texts/s → batched {safe(res['dtype'])} is "

@@ -29,7 +29,7 @@ def collect(
 ) -> None:
     """Run collectors: store new mentions, remember where each stopped."""
     from brandpulse.collecting import build_collectors
-    from brandpulse.store.cursors import finish_run, start_run
+    from brandpulse.store.cursors import finish_run, start_run, touch_run
     from listener.runner import collect_once, follow
 
     ctx = build_context(config)
@@ -52,6 +52,7 @@ def collect(
                 failed.append(c.name)
                 err_console.print(f"[red]{safe(c.name)}: {safe(exc)}[/]")
                 continue
+        touch_run(engine, run_id)
         for k in totals:
             totals[k] += getattr(st, k)
         console.print(f"{safe(st.source)}/{safe(st.key)}: fetched {st.fetched}, [green]{st.new} new[/], "

@@ -20,16 +20,22 @@ def import_(
 
     Exits with 2 when the file holds no good row (empty, or every row bad)."""
     from brandpulse.importer import import_file
-    from brandpulse.store.cursors import finish_run, start_run
+    from brandpulse.store.cursors import RunHeartbeat, finish_run, start_run
 
     ctx = build_context(config)
     engine = ctx.migrated_engine()
     size = file.stat().st_size if file.is_file() else 0
     run_id = start_run(engine, "import")
+    alive = RunHeartbeat(engine, run_id)
     try:
         with progress_bar() as progress:
             task = progress.add_task(f"importing {safe(file.name)}", total=size or None)
-            result = import_file(engine, file, on_progress=lambda pos: progress.update(task, completed=pos))
+
+            def on_progress(pos: int) -> None:
+                progress.update(task, completed=pos)
+                alive()
+
+            result = import_file(engine, file, on_progress=on_progress)
     except BaseException as exc:
         finish_run(engine, run_id, error=f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         raise
