@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -124,7 +123,7 @@ def test_a_missing_config_path_never_creates_a_store_beside_it(tmp_path: Path) -
 
 
 def test_killed_runs_are_shown_as_interrupted(engine: Engine) -> None:
-    alive = start_run(engine, "score")  # this process: alive
+    start_run(engine, "score")  # this process: alive
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     dead = start_run(engine, "collect")
@@ -180,3 +179,13 @@ def test_the_filter_redacts_secret_env_values_and_query_strings(monkeypatch: pyt
         "pw-abcdef-123", "https://hooks.example/services/T?sig=s3cret&x=1#frag"), None)
     assert RedactingFilter().filter(record)
     assert record.getMessage() == "login with [redacted] at https://hooks.example/services/T?[redacted]#frag failed"
+
+
+def test_help_texts_show_no_emoji() -> None:
+    from tests.test_cli import COMMANDS
+
+    runner = CliRunner()
+    for cmd in COMMANDS:
+        res = runner.invoke(app, [*cmd, "--help"])
+        assert res.exit_code == 0
+        assert not [ch for ch in res.output if ord(ch) >= 0x1F000], cmd
