@@ -8,34 +8,51 @@ environment or a secrets file (`BRANDPULSE_SECRETS_FILE`, a dotenv file) and are
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import warnings
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from pydantic_settings.exceptions import SettingsError
 
 from brandpulse.errors import ConfigError, CredentialsError
 
+log = logging.getLogger(__name__)
+
 DEFAULT_CONFIG_FILE = "brandpulse.toml"
 
-#: Secret environment variable names (DESIGN.md "Environment"). Values are only read, never logged.
+#: Sections older configs (and older `brandpulse init` templates) carry that nothing reads yet.
+#: An empty one is dropped with a warning; one with keys is refused (the keys would silently do nothing).
+RETIRED_SECTIONS = {
+    "slack": "Slack delivery is configured under [delivery] (the webhook URL comes from BRANDPULSE_SLACK_WEBHOOK_URL; "
+    "the dashboard link from [dashboard] public_url)",
+    "crm": "CRM contacts are imported with `brandpulse crm import` (credentials from the environment)",
+}
+
+#: Secret environment variable names of the core and the CRM (DESIGN.md "Environment"); each collector declares its own
+#: (`secret_env`, see listener.registry.secret_env_names). Values are only read, never logged.
 SECRET_ENV_NAMES = (
     "BRANDPULSE_SLACK_WEBHOOK_URL",
-    "X_BEARER_TOKEN",
-    "REDDIT_CLIENT_ID",
-    "REDDIT_CLIENT_SECRET",
-    "REDDIT_USER_AGENT",
-    "MASTODON_ACCESS_TOKEN",
-    "BLUESKY_HANDLE",
-    "BLUESKY_APP_PASSWORD",
     "HUBSPOT_ACCESS_TOKEN",
     "SALESFORCE_USERNAME",
     "SALESFORCE_PASSWORD",
@@ -144,19 +161,11 @@ class AlertRuleConfig(_Strict):
         return rest
 
 
-class SlackConfig(_Strict):
-    channel_name: str | None = None
-    dashboard_url: str | None = None
-
-
-class CRMConfig(_Strict):
-    kind: str = "csv"  # csv | hubspot | salesforce
-    csv_path: str | None = None
-
-
 class DashboardConfig(_Strict):
     port: int = Field(8501, ge=1, le=65535)
     host: str = "127.0.0.1"
+    #: The address people open the dashboard at (links in Slack messages point there).
+    public_url: str | None = None
 
 
 class Settings(BaseSettings):
@@ -175,8 +184,6 @@ class Settings(BaseSettings):
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
     model: ModelConfig = Field(default_factory=lambda: ModelConfig.model_validate({}))
     alerts: AlertRuleConfig = Field(default_factory=lambda: AlertRuleConfig.model_validate({}))
-    slack: SlackConfig = Field(default_factory=lambda: SlackConfig.model_validate({}))
-    crm: CRMConfig = Field(default_factory=lambda: CRMConfig.model_validate({}))
     dashboard: DashboardConfig = Field(default_factory=lambda: DashboardConfig.model_validate({}))
     #: [advocates] options (weights, thresholds, exclusions); validated by advocates.config.AdvocatesConfig.
     advocates: dict[str, Any] = Field(default_factory=dict)
@@ -194,11 +201,24 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = os.environ.get("_BRANDPULSE_TOML_PATH")
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, file_secret_settings]
-        if toml_path:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        toml_path = _TOML_PATH.get()
+        if toml_path is not None:
+            sources.append(_ConfigFileSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
+
+    @model_validator(mode="after")
+    def _watch_competitors(self) -> Settings:
+        """A competitor that is not configured as a brand is watched as one (keywords = its name),
+        so share of voice has its mentions."""
+        known = {b.name.lower() for b in self.brands}
+        for b in list(self.brands):
+            for comp in b.competitors:
+                name = comp.strip()
+                if name and name.lower() not in known:
+                    known.add(name.lower())
+                    self.brands.append(BrandConfig(name=name, keywords=[name]))
+        return self
 
     # -- derived values -------------------------------------------------------------
     @property
@@ -221,6 +241,19 @@ class Settings(BaseSettings):
         raise ConfigError(f"brand {name!r} is not configured (known: {', '.join(b.name for b in self.brands) or 'none'})")
 
 
+#: The TOML file the Settings being built in this context read (set by `load_settings`, per call and per
+#: thread/task — never through the process environment).
+_TOML_PATH: ContextVar[Path | None] = ContextVar("brandpulse_toml_path", default=None)
+
+
+class _ConfigFileSource(TomlConfigSettingsSource):
+    """brandpulse.toml, minus the retired sections (`load_settings` has already warned about them)."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        data = super()._read_file(file_path)
+        return {k: v for k, v in data.items() if k not in RETIRED_SECTIONS}
+
+
 def secret(name: str, *, required: bool = True) -> SecretStr | None:
     """A secret from the environment or the secrets file; never from brandpulse.toml."""
     value = os.environ.get(name)
@@ -235,11 +268,14 @@ def secret(name: str, *, required: bool = True) -> SecretStr | None:
     return SecretStr(value)
 
 
-def _format_validation_error(exc: ValidationError, source: str) -> str:
+def _format_validation_error(exc: ValidationError, source: str, option_names: dict[str, str] | None = None) -> str:
     lines = [f"invalid configuration in {source}:"]
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = err["msg"]
+        if option_names and key in option_names:
+            lines.append(f"  {option_names[key]}: {msg.removeprefix('Value error, ')} (command-line option)")
+            continue
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see `brandpulse init` for all keys)"
         env_name = "BRANDPULSE_" + "__".join(str(p) for p in err["loc"]).upper()
@@ -259,31 +295,67 @@ def config_path(explicit: str | Path | None = None) -> Path:
     return (Path.cwd() / DEFAULT_CONFIG_FILE).resolve()
 
 
-def load_settings(path: str | Path | None = None, *, require_file: bool = False, **overrides: Any) -> Settings:
-    """Load settings; `overrides` are CLI options (highest precedence)."""
+def _check_retired_sections(data: dict[str, Any], source: str) -> None:
+    for section, why in RETIRED_SECTIONS.items():
+        if section not in data:
+            continue
+        body = data[section]
+        if isinstance(body, dict) and not body:
+            log.warning("%s: the [%s] section is not used yet (%s); remove it", source, section, why)
+            continue
+        keys = [f"{section}.{k}" for k in body] if isinstance(body, dict) else [section]
+        lines = [f"invalid configuration in {source}:"]
+        lines += [f"  {k}: unknown key (the [{section}] section is not used yet: {why})" for k in keys]
+        raise ConfigError("\n".join(lines), hint=f"Remove the [{section}] section from {source}.")
+
+
+_SETTINGS_ERROR = re.compile(r'error parsing value for field "(?P<field>[^"]+)" from source "(?P<source>[^"]+)"')
+
+
+def _format_settings_error(exc: SettingsError) -> str:
+    m = _SETTINGS_ERROR.search(str(exc))
+    if m is None:
+        return f"invalid configuration: {exc}"
+    field = m.group("field")
+    if m.group("source") == "EnvSettingsSource":
+        return (f"environment variable BRANDPULSE_{field.upper()} is not valid JSON: set it to a JSON value, "
+                f"or set single keys with BRANDPULSE_{field.upper()}__<KEY>")
+    return f"invalid configuration value for {field!r} from {m.group('source')}"
+
+
+def load_settings(
+    path: str | Path | None = None,
+    *,
+    require_file: bool = False,
+    option_names: dict[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Load settings. `path` (or BRANDPULSE_CONFIG, or ./brandpulse.toml) is the TOML file; `overrides` are
+    command-line options, nested like the file (``model={"batch_size": 8}``) and highest in precedence:
+    overrides > environment > secrets file > TOML > defaults. `require_file`: a missing file is an error.
+    `option_names` maps a key (``"model.runtime"``) to the command-line option that overrode it, for messages."""
     import tomllib
 
     cfg = config_path(path)
     exists = cfg.is_file()
     if require_file and not exists:
-        raise ConfigError(f"config file {cfg} does not exist", hint="Run `brandpulse init` to write one.")
+        raise ConfigError(f"config file {cfg} does not exist",
+                          hint="Check the --config / BRANDPULSE_CONFIG path, or run `brandpulse init` to write one.")
     if exists:
         try:
-            tomllib.loads(cfg.read_text(encoding="utf-8"))
+            data = tomllib.loads(cfg.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{cfg} is not valid TOML: {exc}") from None
-    prev = os.environ.get("_BRANDPULSE_TOML_PATH")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {cfg}: {exc}") from None
+        _check_retired_sections(data, str(cfg))
+    overrides.setdefault("base_dir", str(cfg.parent))
+    token = _TOML_PATH.set(cfg if exists else None)
     try:
-        if exists:
-            os.environ["_BRANDPULSE_TOML_PATH"] = str(cfg)
-        else:
-            os.environ.pop("_BRANDPULSE_TOML_PATH", None)
-        overrides.setdefault("base_dir", str(cfg.parent))
         return Settings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, str(cfg) if exists else "environment")) from None
+        raise ConfigError(_format_validation_error(exc, str(cfg) if exists else "environment", option_names)) from None
+    except SettingsError as exc:
+        raise ConfigError(_format_settings_error(exc)) from None
     finally:
-        if prev is None:
-            os.environ.pop("_BRANDPULSE_TOML_PATH", None)
-        else:
-            os.environ["_BRANDPULSE_TOML_PATH"] = prev
+        _TOML_PATH.reset(token)

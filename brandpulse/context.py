@@ -20,11 +20,17 @@ if TYPE_CHECKING:
 @dataclass
 class Context:
     config_file: Path | None = None
+    #: CLI options, nested like the config file; the highest precedence (see `load_settings`).
     overrides: dict[str, Any] = field(default_factory=dict)
+    #: A missing config file is an error (the path was given explicitly).
+    require_file: bool = False
+    #: Config key → the command-line option that set it, so an invalid value names the option.
+    option_names: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def settings(self) -> Settings:
-        return load_settings(self.config_file, **self.overrides)
+        return load_settings(self.config_file, require_file=self.require_file, option_names=self.option_names,
+                             **self.overrides)
 
     @cached_property
     def engine(self) -> Engine:

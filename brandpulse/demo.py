@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
 
 from brandpulse.config import Settings, load_settings
 from brandpulse.store.engine import make_engine
 from brandpulse.store.migrate import upgrade
+
+if TYPE_CHECKING:
+    from listener.runner import CollectStats
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo_data"
 DEMO_CONFIG = DEMO_DIR / "demo.toml"
@@ -21,16 +26,26 @@ def demo_settings(database: Path) -> Settings:
     return load_settings(DEMO_CONFIG, store={"database_url": f"sqlite:///{database}"})
 
 
+@dataclass(frozen=True)
+class DemoProgress:
+    """How the demo shows progress (the CLI passes Rich progress bars; tests may pass no-ops).
+
+    `collect(description)` is a context manager yielding a collect `on_batch` callback; `score(description)`
+    yields a `(done, total)` callback."""
+
+    collect: Callable[[str], AbstractContextManager[Callable[[CollectStats], None]]]
+    score: Callable[[str], AbstractContextManager[Callable[[int, int], None]]]
+
+
 def run_demo(
     *,
     database: Path,
     console: Console,
-    progress: Callable[[], Progress],
+    progress: DemoProgress,
     dashboard: bool = True,
     port: int | None = None,
 ) -> Settings:
     from alerts.check import check_and_record
-    from brandpulse.cli import _batch_progress
     from brandpulse.collecting import build_collectors
     from brandpulse.scoring import score_and_record
     from brandpulse.store.queries import alerts_frame, counts
@@ -39,21 +54,19 @@ def run_demo(
     settings = demo_settings(database)
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    console.print(f"[bold]database[/]  {database}")
+    console.print(f"[bold]database[/]  {escape(str(database))}")
 
     for collector in build_collectors(settings, ["replay"]):
-        with progress() as p:
-            task = p.add_task("replaying the demo stream", total=None)
-            st = collect_once(engine, collector, on_batch=_batch_progress(p, task))
+        with progress.collect("replaying the demo stream") as on_batch:
+            st = collect_once(engine, collector, on_batch=on_batch)
         console.print(f"replay: {st.fetched} mentions read, {st.new} new")
 
     from sentiment.scorer import load_scorer
 
     with console.status("loading the model (the first run converts it: ~10 s)…"):
         scorer = load_scorer(settings.model)
-    with progress() as p:
-        task = p.add_task(f"scoring with {scorer.name}", total=None)
-        n = score_and_record(engine, scorer, on_progress=lambda d, t: p.update(task, completed=d, total=t))
+    with progress.score(f"scoring with {scorer.name}") as on_progress:
+        n = score_and_record(engine, scorer, on_progress=on_progress)
     console.print(f"scored {n} mentions")
 
     from brandpulse.store.scores import model_key
@@ -61,7 +74,8 @@ def run_demo(
     check_and_record(engine, model_key(scorer.name, scorer.revision), settings.alerts)
     alerts = alerts_frame(engine)
     for a in alerts.itertuples():
-        console.print(f"[bold red]ALERT[/] {a.severity} {a.brand} {a.start:%Y-%m-%d %H:%M}–{a.end:%H:%M} UTC: "
+        what = escape(f"{a.severity} {a.brand}")
+        console.print(f"[bold red]ALERT[/] {what} {a.start:%Y-%m-%d %H:%M}–{a.end:%H:%M} UTC: "
                       f"{escape(a.evidence.get('why', ''))}")
     c = counts(engine)
     console.print(f"[bold]store[/]     {c['mentions']} mentions, {c['scored']} scored, {c['open_alerts']} open alert(s)")
@@ -73,7 +87,8 @@ def run_demo(
         console.print(f"[bold]dashboard[/] http://{host}:{port}")
         run_dashboard(settings, port=port, config_file=DEMO_CONFIG)
     else:
+        serve = f"`BRANDPULSE_DATABASE_URL=sqlite:///{database} brandpulse dashboard --config {DEMO_CONFIG}`"
         console.print(f"[bold]dashboard[/] http://{host}:{port} — not started (--no-dashboard); serve it with "
-                      f"`BRANDPULSE_DATABASE_URL=sqlite:///{database} brandpulse dashboard --config {DEMO_CONFIG}`",
+                      f"{escape(serve)}",
                       markup=True, highlight=False)
     return settings

@@ -10,12 +10,14 @@ CONFIG_TEMPLATE = '''\
 # SQLite file (relative to this file) — or set BRANDPULSE_DATABASE_URL=postgresql+psycopg://user@host/db
 database_url = "sqlite:///brandpulse.db"
 
-# One [[brands]] table per brand you watch. Competitors are other [[brands]] names (for share of voice).
+# One [[brands]] table per brand you watch. `competitors` names the brands share of voice compares it with:
+# a competitor with its own [[brands]] table is watched as configured there; one without is watched as a
+# brand whose only keyword is its name (add a [[brands]] table to give it keywords, handles or a query).
 [[brands]]
 name = "Acme"
 keywords = ["acme", "#acme"]          # matched case-insensitively on word boundaries
 handles = ["acme", "acmesupport"]     # the brand's own accounts: their posts are not mentions
-competitors = ["Globex"]
+competitors = ["Globex"]              # e.g. ["Globex", "Initech"]: Initech, with no table, is watched by its name
 languages = ["en", "ru", "uk"]
 # query = '("acme" OR @acme OR #acme) NOT "acme corp jobs"'   # the query language wins over keywords
 
@@ -55,10 +57,6 @@ enabled = false
 # ratio = 3.0          # at least this many times the usual hourly volume
 # z_threshold = 4.0
 # max_p_value = 1e-6
-
-[slack]
-# the webhook URL comes from BRANDPULSE_SLACK_WEBHOOK_URL
-# dashboard_url = "http://127.0.0.1:8501"
 
 [dashboard]
 host = "127.0.0.1"

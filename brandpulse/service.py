@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from brandpulse.errors import BrandpulseError
+from brandpulse.errors import BrandpulseError, ConfigError
 
 if TYPE_CHECKING:
     from brandpulse.context import Context
@@ -34,6 +34,8 @@ def run_service(ctx: Context, role: str, *, interval_s: float = 30.0, stop: thre
     from brandpulse.store.queries import latest_model_key
     from listener.runner import follow
 
+    if not interval_s > 0:
+        raise ConfigError(f"the interval must be more than 0 seconds, got {interval_s}", hint="")
     stop = stop or threading.Event()
     engine = ctx.migrated_engine()
     threads: list[threading.Thread] = []

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from brandpulse.cli import app
-from brandpulse.cli_advocates import parse_since
+from brandpulse.cli.advocates import parse_since
 from brandpulse.errors import InputError
 from brandpulse.store.engine import make_engine
 from brandpulse.store.migrate import upgrade

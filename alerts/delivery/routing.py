@@ -174,8 +174,8 @@ def secret_env_names(cfg: DeliveryConfig) -> list[str]:
 def delivery_config(settings: Settings) -> DeliveryConfig:
     """The validated `[delivery]` table (ConfigError naming the key when it is wrong)."""
     raw: dict[str, Any] = dict(getattr(settings, "delivery", None) or {})
-    if not raw.get("public_url") and settings.slack.dashboard_url:
-        raw["public_url"] = settings.slack.dashboard_url
+    if not raw.get("public_url") and settings.dashboard.public_url:
+        raw["public_url"] = settings.dashboard.public_url
     try:
         return DeliveryConfig.model_validate(raw)
     except ValidationError as exc:

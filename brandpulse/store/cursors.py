@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from brandpulse.store.engine import session_scope
@@ -74,11 +77,34 @@ def source_health(engine: Engine) -> list[SourceHealthRow]:
 
 
 def start_run(engine: Engine, role: str) -> int:
+    """Record a run as "running" by this process (pid + host), with a first heartbeat."""
+    now = utcnow()
     with session_scope(engine) as s:
-        row = RunRow(role=role, started_at=utcnow(), status="running")
+        row = RunRow(role=role, started_at=now, status="running", pid=os.getpid(), host=socket.gethostname()[:255],
+                     heartbeat_at=now)
         s.add(row)
         s.flush()
         return row.id
+
+
+def touch_run(engine: Engine, run_id: int) -> None:
+    """The run is still alive: refresh its heartbeat (long runs call this every batch or so)."""
+    with session_scope(engine) as s:
+        s.execute(update(RunRow).where(RunRow.id == run_id, RunRow.status == "running").values(heartbeat_at=utcnow()))
+
+
+class RunHeartbeat:
+    """Call it as often as you like; it refreshes the run's heartbeat at most every `every_s` seconds."""
+
+    def __init__(self, engine: Engine, run_id: int, every_s: float = 30.0) -> None:
+        self.engine, self.run_id, self.every_s = engine, run_id, every_s
+        self._last = time.monotonic()
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if now - self._last >= self.every_s:
+            self._last = now
+            touch_run(self.engine, self.run_id)
 
 
 def finish_run(engine: Engine, run_id: int, *, counts: dict[str, Any] | None = None, error: str | None = None) -> None:

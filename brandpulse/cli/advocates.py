@@ -9,28 +9,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from brandpulse.context import Context
+from brandpulse.cli.bench import bench_app
+from brandpulse.cli.common import ConfigOpt, JsonOpt, build_context, console, err_console
+from brandpulse.cli.common import safe as escape
 from brandpulse.errors import InputError
-
-console = Console(stderr=False)
-err_console = Console(stderr=True)
 
 advocates_app = typer.Typer(help="Advocates and detractors: explained ranking, CRM links, exports.", no_args_is_help=True)
 crm_app = typer.Typer(help="CRM contacts for linking authors to the people a brand knows.", no_args_is_help=True)
 crm_import_app = typer.Typer(help="Load CRM contacts.", no_args_is_help=True)
 crm_app.add_typer(crm_import_app, name="import")
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", envvar="BRANDPULSE_CONFIG",
-                                                help="Config file (default: $BRANDPULSE_CONFIG or ./brandpulse.toml).")]
 BrandOpt = Annotated[str, typer.Option("--brand", "-b", help="A configured brand.")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="Start of the period: a date (2026-11-01) or an age (30d, 12w).")]
 LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many rows.")]
 KindOpt = Annotated[str, typer.Option("--kind", help="advocates | detractors")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")]
 
 
 def parse_since(value: str | None, now: datetime | None = None) -> datetime | None:
@@ -62,7 +56,7 @@ def rank_cmd(brand: BrandOpt, config: ConfigOpt = None, since: SinceOpt = None, 
     """Rank a brand's advocates (or detractors), each with the numbers and posts behind its score."""
     from advocates.lists import ranked_list
 
-    ctx = Context(config_file=config)
+    ctx = build_context(config)
     ranked = ranked_list(ctx.migrated_engine(), ctx.settings, brand, kind=_kind(kind), since=parse_since(since),
                          limit=limit)
     if as_json:
@@ -88,7 +82,7 @@ def export_cmd(brand: BrandOpt, output: Annotated[Path, typer.Option("--output",
     from advocates.export import write_export
     from advocates.lists import contact_ids, ranked_list
 
-    ctx = Context(config_file=config)
+    ctx = build_context(config)
     engine = ctx.migrated_engine()
     ranked = ranked_list(engine, ctx.settings, brand, kind=_kind(kind), since=parse_since(since), limit=limit)
     n = write_export(output, ranked, fmt, contact_ids(engine), title=f"{brand} {kind}")
@@ -114,7 +108,7 @@ def link_cmd(config: ConfigOpt = None, brand: Annotated[str | None, typer.Option
     from advocates.linking import link_authors
     from brandpulse.store.contacts import decide_link, links_frame
 
-    ctx = Context(config_file=config)
+    ctx = build_context(config)
     engine = ctx.migrated_engine()
     for v in confirm or []:
         decide_link(engine, *_pair(v), "confirmed", by)
@@ -143,7 +137,7 @@ def crm_import_csv(path: Annotated[Path, typer.Argument(help="CSV export of cont
     from advocates.crm_csv import read_contacts_csv
     from brandpulse.store.contacts import upsert_contacts
 
-    ctx = Context(config_file=config)
+    ctx = build_context(config)
     cols = dict(advocates_config(ctx.settings.advocates).csv_columns)
     for m in mapping or []:
         fld, sep, col = m.partition("=")
@@ -166,7 +160,7 @@ def forget(author: Annotated[str, typer.Option("--author", help="PLATFORM:HANDLE
     platform, handle = parse_author(author)
     if not yes and not typer.confirm(f"Remove everything stored about {platform}:{handle}?"):
         raise typer.Exit(1)
-    ctx = Context(config_file=config)
+    ctx = build_context(config)
     r = forget_author(ctx.migrated_engine(), platform, handle)
     console.print(f"forgot {platform}:{escape(handle)}: {r.mentions} mentions, {r.scores} scores, {r.labels} labels, "
                   f"{r.links} CRM links, evidence scrubbed in {r.alerts_scrubbed} alerts")
@@ -189,7 +183,7 @@ def bench_link_cmd(as_json: JsonOpt = False,
     print(json.dumps(res))
 
 
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     """Attach the advocates, crm, forget and bench link commands to the main app."""
     app.add_typer(advocates_app, name="advocates")
     app.add_typer(crm_app, name="crm")
