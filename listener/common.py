@@ -28,6 +28,7 @@ from tenacity import RetryCallState
 
 from brandpulse.errors import MalformedItemError
 from brandpulse.types import Mention
+from listener.query.compiling import compile_for, compile_queries
 
 
 # --------------------------------------------------------------------------- one collector per brand
@@ -49,11 +50,11 @@ class BrandPlan:
 
     def compiled(self, platform: str) -> Any:
         """The brand's query in `platform`'s own search syntax (None where it has none)."""
-        return self.spec.compile_for(platform)
+        return compile_for(self.spec, platform)
 
     def searches(self, platform: str) -> list[str]:
         """The searches to run on `platform` whose union covers the brand's query (empty: none it can run)."""
-        return list(self.spec.compile_queries(platform))
+        return list(compile_queries(self.spec, platform))
 
     def collector_args(self, query: str | None) -> dict[str, Any]:
         """The ``brand``/``query``/``match``/``key`` arguments of this brand's collector (cursor key = brand name)."""

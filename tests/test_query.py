@@ -323,7 +323,7 @@ def test_compile_reddit_hn_mastodon_bluesky() -> None:
     assert compile_for("acme", "some-plugin") is None
     assert compile_for("acme platform:x", "hackernews") is None
     assert compile_hn("acme platform:x") == []
-    assert parse("acme").compile_for("reddit") == "acme"
+    assert compile_for(parse("acme"), "reddit") == "acme"
 
 
 def test_expansion_is_capped() -> None:

@@ -204,11 +204,10 @@ def selectivity(seq: Seq) -> tuple[int, int]:
 
 
 def collector_platforms() -> list[str]:
-    """The registered collectors that are platforms (built on `BaseCollector`), in entry-point order."""
-    from listener.collector import BaseCollector
+    """The registered collectors that are platforms (they declare a search `dialect`, even None), in entry-point order."""
     from listener.registry import registry
 
-    return [name for name, cls in registry().items() if isinstance(cls, type) and issubclass(cls, BaseCollector)]
+    return [name for name, cls in registry().items() if isinstance(cls, type) and hasattr(cls, "dialect")]
 
 
 @cache

@@ -156,18 +156,6 @@ class Query:
         """Does this collected mention match? (the final filter for every collector)"""
         return self.matches_text(mention.text, mention.language, mention.author.handle, mention.platform)
 
-    def compile_for(self, platform: str) -> str | None:
-        """See `listener.query.compile_for`."""
-        from listener.query.compiling import compile_for
-
-        return compile_for(self, platform)
-
-    def compile_queries(self, platform: str) -> list[str]:
-        """See `listener.query.compile_queries`."""
-        from listener.query.compiling import compile_queries
-
-        return compile_queries(self, platform)
-
 
 def matches_text(
     query: Query | str,
