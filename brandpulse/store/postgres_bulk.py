@@ -48,7 +48,7 @@ ON CONFLICT (mention_id, brand) DO NOTHING
 
 
 def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> dict[tuple[str, str], int]:
-    """Upsert the batch's authors, insert its mentions (duplicates ignored) and link each to its brands; returns the new mentions' ids.
+    """Upsert the batch's authors, insert its mentions (duplicates ignored), link each to its brands; the new mentions' ids.
 
     A mention stored before gets the links of this batch's copy too (a post another brand's collector found first).
     """

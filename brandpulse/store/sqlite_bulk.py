@@ -61,7 +61,7 @@ def _author_ids(cur: Any, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, st
 
 
 def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> dict[tuple[str, str], int]:
-    """Upsert the batch's authors, insert its mentions (duplicates ignored) and link each to its brands; returns the new mentions' ids.
+    """Upsert the batch's authors, insert its mentions (duplicates ignored), link each to its brands; the new mentions' ids.
 
     A mention stored before gets the links of this batch's copy too (a post another brand's collector found first).
     """
