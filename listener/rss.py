@@ -38,7 +38,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -88,7 +88,9 @@ def non_permalink_guids(body: bytes) -> set[str]:
     return {html.unescape(m.group(1).decode("utf-8", "replace")) for m in _NOT_PERMALINK_GUID.finditer(body)}
 
 
-def entry_native_id(feed_url: str, entry: Any, *, permalink_guids: bool = False, not_permalinks: set[str] = frozenset()) -> str | None:  # noqa: B006
+def entry_native_id(
+    feed_url: str, entry: Any, *, permalink_guids: bool = False, not_permalinks: Set[str] = frozenset()
+) -> str | None:
     """The entry's id scoped to its feed (see the module docstring); None when it has no id and no link.
 
     `permalink_guids`: the feed is RSS, whose ``<guid>`` is a permalink unless marked ``isPermaLink="false"``
