@@ -19,7 +19,6 @@ import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -100,7 +99,9 @@ def servers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeEntryway, Fak
     from atproto_client.request import Request
 
     entryway, pds = FakeEntryway(), FakeXrpc()
-    monkeypatch.setattr(bluesky, "new_client", lambda url: Client(base_url=url, request=Request(transport=_ToLocal(PDS, pds.url))))
+    monkeypatch.setattr(
+        bluesky, "new_client", lambda url: Client(base_url=url, request=Request(transport=_ToLocal(PDS, pds.url)))
+    )
     monkeypatch.setenv("BLUESKY_HANDLE", ACCOUNT["handle"])
     monkeypatch.setenv("BLUESKY_APP_PASSWORD", PASSWORD)
     yield entryway, pds
@@ -176,7 +177,7 @@ def test_login_then_requests_go_to_the_sessions_pds(
 
 
 def test_refused_login_is_retried_with_backoff_on_later_fetches(servers: tuple[FakeEntryway, FakeXrpc]) -> None:
-    entryway, pds = servers
+    entryway, _ = servers
     session = BlueskySession(entryway.url, ACCOUNT["handle"], "wrong password", base_wait_s=60, max_wait_s=3600)
     with pytest.raises(CredentialsError, match="login refused"):
         session.client(T0)
