@@ -26,6 +26,8 @@ from listener.x import API_HOST, without_retweets
 from tests.fakeserver import LocalServer, QuietHandler, collect_cli, send, stored_cursors, stored_mentions
 from tests.test_collector_x import _ToFake
 
+#: Stored from the kpop page: all 100 posts (by their full text) and 21 retweeted originals not in `data`.
+KPOP_POSTS, KPOP_STORED = 100, 121
 RECORDED_AT = datetime(2021, 9, 22, 16, 38, 9, tzinfo=UTC)
 REC = Path(__file__).parent / "fixtures" / "x" / "recorded"
 CONFIG = """
@@ -39,8 +41,8 @@ max_pages = 1
 """
 
 
-def _page() -> dict[str, Any]:
-    return json.loads((REC / "search_recent_brexit.json").read_text(encoding="utf-8"))
+def _page(name: str = "search_recent_brexit.json") -> dict[str, Any]:
+    return json.loads((REC / name).read_text(encoding="utf-8"))
 
 
 class FakeSearch:
@@ -154,3 +156,26 @@ def test_exclude_retweets_asks_x_for_none(fake_x: FakeSearch, db_url: str, tmp_p
     assert fake_x.queries[0]["query"][0].endswith(" -is:retweet")
     assert without_retweets("a OR b") == "(a OR b) -is:retweet"
     assert without_retweets("a -is:retweet") == "a -is:retweet"
+
+
+def test_recorded_kpop_page_with_a_partial_error(fake_x: FakeSearch, db_url: str, tmp_path: Path) -> None:
+    fake_x.page = page = _page("search_recent_kpop.json")
+    data, originals = page["data"], {t["id"]: t for t in page["includes"]["tweets"]}
+    assert (len(data), len(page["errors"])) == (100, 1)  # what the recording holds: 100 posts and a suspended user
+
+    def full(t: dict[str, Any]) -> str:
+        rt = next((r["id"] for r in t.get("referenced_tweets", []) if r["type"] == "retweeted"), None)
+        return html.unescape(originals.get(rt, t)["text"]) if rt else html.unescape(t["text"])
+
+    cfg = CONFIG.replace('"Brexit"', '"Kpop"').replace('["brexit"]', '["kpop"]').replace(
+        'languages = ["en", "de", "es", "fr", "it", "nl", "pt"]', "languages = []")
+    res = collect_cli(tmp_path, cfg, db_url, "x")
+    assert res.exit_code == 0, res.output
+    got = stored_mentions(db_url)
+    want = {t["id"] for t in data if "kpop" in full(t).lower()}
+    want |= {i for i, t in originals.items() if "kpop" in html.unescape(t["text"]).lower()
+             and any(r["id"] == i and r["type"] == "retweeted" for d in data for r in d.get("referenced_tweets", []))}
+    assert set(got) == want and (len(want & {t["id"] for t in data}), len(got)) == (KPOP_POSTS, KPOP_STORED)
+    assert not any(e in row["text"] for row in got.values() for e in ("&amp;", "&lt;", "&gt;"))
+    coming_up = [row for row in got.values() if "<COMING UP NEXT>" in row["text"]]
+    assert len(coming_up) == 4  # itsLIVEofficial's post, stored once, and its 3 retweets, all unescaped
