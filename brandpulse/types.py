@@ -48,9 +48,20 @@ class Mention:
     brand: str | None = None
     query: str | None = None
     raw: dict[str, Any] | None = None
+    #: Every brand the mention matched, the primary `brand` first (stored as ``mention_brands`` links).
+    brands: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        self.brands = _brands(self.brand, self.brands)
+        if self.brand is None and self.brands:
+            self.brand = self.brands[0]
         self.validate()
+
+    def link(self, brand: str) -> None:
+        """Add `brand` to the brands this mention counts for (the first one stays the primary `brand`)."""
+        if self.brand is None:
+            self.brand = brand
+        self.brands = _brands(self.brand, (*self.brands, brand))
 
     def validate(self) -> None:
         """Raise MalformedItemError when the mention cannot be stored as is."""
@@ -83,6 +94,12 @@ class Mention:
     @property
     def key(self) -> tuple[str, str]:
         return (self.platform, self.native_id)
+
+
+def _brands(primary: str | None, brands: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """`primary` first, then the other `brands` in order, each once."""
+    ordered = ([primary] if primary else []) + [b for b in brands if b]
+    return tuple(dict.fromkeys(ordered))
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,20 @@ One ``fetch`` returns when it has caught up (an event stamped at or after the mo
 began), after ``idle_timeout_s`` without events, after ``duration_s``, or after ``max_events``
 items, so ``brandpulse collect --once`` ends and ``--follow`` simply calls it again.
 
+One Jetstream connection serves every configured brand (cursor key ``jetstream``): each post is matched
+against every brand's query and a post naming several brands is one mention linked to each of them.
+
 **Search** (``mode = "search"``): atproto's ``Client`` logged in with BLUESKY_HANDLE /
 BLUESKY_APP_PASSWORD calls ``app.bsky.feed.searchPosts`` (``sort=latest``, ``since`` = the position),
 pages back with the returned cursor to the position, then yields oldest first. 429 answers wait
-for ``ratelimit-reset`` (injected ``sleep``).
+for ``ratelimit-reset`` (injected ``sleep``). Login (``com.atproto.server.createSession`` at
+``xrpc_url``) happens on the first fetch, never while the collectors are built, through one
+`BlueskySession` shared by every brand; after it, requests go to the account's own server, the
+``AtprotoPersonalDataServer`` endpoint in the session's ``didDoc`` (atproto's Client switches its
+base URL to it). A refused or unreachable login is this source's failure only: the fetch raises
+(the runner records it in source health, other sources carry on) and the next fetches retry the
+login with exponential backoff (1 min doubling to 1 h); fetches inside the wait fail at once
+without contacting the server.
 """
 
 from __future__ import annotations
@@ -46,7 +56,7 @@ from websockets.sync.client import connect as ws_connect
 from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, SourceError
 from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention
 from listener.collector import BaseCollector, ListenOptions, RateLimited, SourceOptions, parse_options
-from listener.common import BrandPlan, backoff, parse_time
+from listener.common import BrandPlan, BrandTarget, backoff, brand_plans, link_matching, parse_time
 from listener.query.compiling import Dialect, Lowering, conj_seqs, dnf, lower_positive_only, word_or_phrase
 from listener.query.normal_form import NF
 from listener.query.syntax import Field as QueryField
@@ -276,11 +286,21 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
     Options: ClassVar[type[SourceOptions]] = BlueskyOptions
     secret_env: ClassVar[tuple[str, ...]] = ("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD")
 
-    def __init__(self, options: BlueskyOptions, client: Any = None, *, connect: Connect = ws_connect, **common: Any) -> None:
+    def __init__(
+        self,
+        options: BlueskyOptions,
+        client: Any = None,
+        *,
+        connect: Connect = ws_connect,
+        targets: list[BrandTarget] | None = None,
+        **common: Any,
+    ) -> None:
         super().__init__(options, **common)
         if options.mode == "search" and client is None:
-            raise ConfigError("[sources.bluesky] mode = 'search' needs a logged-in atproto Client")
-        self.client = client  # atproto Client (search mode)
+            raise ConfigError("[sources.bluesky] mode = 'search' needs an atproto Client or a BlueskySession")
+        self.client = client  # search mode: a logged-in atproto Client, or a BlueskySession that logs in on first use
+        #: Jetstream: every brand this connection serves (default: its own brand/query/match).
+        self.targets = targets or [BrandTarget(self.brand, self.query, self.match)]
         self.mode = options.mode
         self.url = options.url
         self._connect = connect
@@ -302,7 +322,8 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
         self._reconnects = 0
 
     def __repr__(self) -> str:
-        return f"BlueskyCollector(brand={self.brand!r}, mode={self.mode!r}, url={self.url!r})"
+        brands = [t.brand for t in self.targets] if self.mode == "jetstream" else [self.brand]
+        return f"BlueskyCollector(brands={brands!r}, mode={self.mode!r}, url={self.url!r})"
 
     # -- config -------------------------------------------------------------------------
     @classmethod
@@ -310,8 +331,20 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
         return _options(dict(source_cfg))
 
     @classmethod
+    def build(cls, options: Any, settings: Any) -> list[Any]:
+        """Jetstream: one collector (one connection) for every brand; search: one per brand, sharing one session."""
+        if options.mode == "search":
+            return super().build(options, settings)
+        targets = [BrandTarget(p.name, p.compiled("bluesky"), p.match) for p in brand_plans(settings)]
+        return [cls(options, None, targets=targets, key="jetstream")] if targets else []
+
+    @classmethod
     def shared_client(cls, options: BlueskyOptions) -> Any:
-        return _login(options.xrpc_url) if options.mode == "search" else None
+        """Search mode: a session that logs in on first use (credentials read now, so a missing one is a config error)."""
+        if options.mode != "search":
+            return None
+        creds = cls.secret_values()
+        return BlueskySession(options.xrpc_url, creds["BLUESKY_HANDLE"] or "", creds["BLUESKY_APP_PASSWORD"] or "")
 
     @classmethod
     def brand_args(cls, plan: BrandPlan, options: BlueskyOptions, shared: Any) -> dict[str, Any]:
@@ -493,13 +526,11 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
         if op not in ("create", "update"):
             return
         try:
-            mention = record_to_mention(
-                uri, did, rkey, commit.get("record"), brand=self.brand, query=self.query, raw=event
-            )
+            mention = record_to_mention(uri, did, rkey, commit.get("record"), brand=None, query=None, raw=event)
         except MalformedItemError as exc:
             log.warning("bluesky: skipped post %s: %s", uri, exc.reason)
             return
-        if self.wanted(mention):
+        if link_matching(mention, self.targets):
             yield mention
 
     # -- search -------------------------------------------------------------------------
@@ -590,9 +621,10 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
         params = models.AppBskyFeedSearchPosts.Params(
             q=q, sort="latest", since=since_iso, limit=self.page_size, cursor=cursor
         )
+        client = self.client.client(self._now()) if isinstance(self.client, BlueskySession) else self.client
         resp = self.call_with_limits(
             "searchPosts",
-            self.client.invoke_query,
+            client.invoke_query,
             "app.bsky.feed.searchPosts",
             params=params,
             output_encoding="application/json",
@@ -671,24 +703,68 @@ def _parse_search_pos(position: str | None) -> tuple[str | None, set[str]]:
     return (at or None), {u for u in uris.split(",") if u}
 
 
-def _login(xrpc_url: str) -> Any:
-    """A logged-in atproto Client for search mode (credentials from the environment only)."""
+def new_client(xrpc_url: str) -> Any:
+    """An atproto Client for `xrpc_url` (not logged in). Test seam: tests swap it for one with a local transport."""
     from atproto import Client
+
+    return Client(base_url=xrpc_url)
+
+
+class BlueskySession:
+    """One atproto session for every search collector of the source, logged in on first use.
+
+    A failed login raises (``CredentialsError`` when refused, ``SourceError`` when the server cannot be
+    reached) and is retried by a later call once the backoff has passed (`base_wait_s` doubling up to
+    `max_wait_s`); a call inside the wait raises ``SourceError`` at once, without contacting the server.
+    """
+
+    def __init__(
+        self, xrpc_url: str, handle: str, password: str, *, base_wait_s: float = 60.0, max_wait_s: float = 3600.0
+    ) -> None:
+        self.xrpc_url = xrpc_url
+        self._handle = handle
+        self._password = password
+        self.base_wait_s = base_wait_s
+        self.max_wait_s = max_wait_s
+        self._client: Any = None
+        self.failures = 0
+        self.next_try: datetime | None = None
+        self.last_error: str | None = None
+
+    def __repr__(self) -> str:  # never the password
+        return f"BlueskySession(xrpc_url={self.xrpc_url!r}, logged_in={self._client is not None})"
+
+    def client(self, now: datetime) -> Any:
+        """The logged-in client (logging in if needed)."""
+        if self._client is not None:
+            return self._client
+        if self.next_try is not None and now < self.next_try:
+            raise SourceError(
+                f"bluesky: login failed ({self.last_error}); next attempt after {self.next_try:%Y-%m-%d %H:%M:%S} UTC"
+            )
+        try:
+            self._client = _login(self.xrpc_url, self._handle, self._password)
+        except (CredentialsError, SourceError) as exc:
+            self.failures += 1
+            self.last_error = str(exc).removeprefix("bluesky: ")
+            self.next_try = now + timedelta(seconds=backoff(self.failures, self.base_wait_s, self.max_wait_s))
+            raise
+        self.failures, self.next_try, self.last_error = 0, None, None
+        return self._client
+
+
+def _login(xrpc_url: str, handle: str, password: str) -> Any:
+    """A Client logged in at `xrpc_url`; after login it talks to the session's own server (didDoc's PDS)."""
     from atproto_client.exceptions import AtProtocolError, UnauthorizedError
 
-    from brandpulse.config import secret
-
-    handle = secret("BLUESKY_HANDLE")
-    password = secret("BLUESKY_APP_PASSWORD")
-    assert handle is not None and password is not None
-    client = Client(base_url=xrpc_url)
+    client = new_client(xrpc_url)
     try:
-        client.login(handle.get_secret_value(), password.get_secret_value())
+        client.login(handle, password, fetch_bsky_profile=False)
     except UnauthorizedError:
         raise CredentialsError("bluesky: login refused; check BLUESKY_HANDLE and BLUESKY_APP_PASSWORD") from None
     except AtProtocolError as exc:
-        raise SourceError(f"bluesky: login to {xrpc_url} failed ({exc.__class__.__name__})") from None
+        raise SourceError(f"bluesky: login to {xrpc_url} failed ({_status(exc)})") from None
     return client
 
 
-__all__ = ["BlueskyCollector", "BlueskyOptions", "expand_links", "parse_position", "record_to_mention"]
+__all__ = ["BlueskyCollector", "BlueskyOptions", "BlueskySession", "expand_links", "parse_position", "record_to_mention"]

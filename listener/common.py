@@ -6,6 +6,8 @@ behaviours has one definition:
 
 - ``brand_plans`` / ``BrandPlan``: each configured brand with its query (compiled per platform) and
   local matcher, and the ``brand``/``query``/``match``/``key`` arguments every collector takes;
+- ``BrandTarget`` / ``link_matching``: a collector reading one stream or feed for all brands links each
+  item to every brand whose query it matches (one post, one stored mention, several brands);
 - ``health``: the standard ``health()`` keys (``rate_limit_remaining``, ``rate_limit_reset``,
   ``last_error``, ``gap_warning``) plus a collector's own;
 - ``log_retry`` / ``describe``: how a retried failure is logged and described;
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -59,6 +61,29 @@ class BrandPlan:
     def collector_args(self, query: str | None) -> dict[str, Any]:
         """The ``brand``/``query``/``match``/``key`` arguments of this brand's collector (cursor key = brand name)."""
         return {"brand": self.name, "query": query, "match": self.match, "key": self.name}
+
+
+@dataclass(frozen=True)
+class BrandTarget:
+    """One brand served by a collector that reads a stream or feed once for all brands."""
+
+    brand: str | None
+    query: str | None = None
+    match: Callable[[Mention], bool] | None = None
+
+
+def link_matching(mention: Mention, targets: Sequence[BrandTarget]) -> bool:
+    """Link `mention` to every target whose local filter it passes (the first one is the primary brand, whose
+    query is kept); False when none does. A target without a brand (a collector built for tests) only filters."""
+    matched = False
+    for target in targets:
+        if target.match is None or target.match(mention):
+            if not matched and mention.brand is None:
+                mention.query = target.query
+            matched = True
+            if target.brand:
+                mention.link(target.brand)
+    return matched
 
 
 def brand_plans(settings: Any) -> Iterator[BrandPlan]:

@@ -112,6 +112,27 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def item_url(data: Mapping[str, Any], fullname: str) -> str | None:
+    """The item's page: its ``permalink``, else built from the ids (old listings have no ``permalink``).
+
+    A submission is ``/r/<sub>/comments/<id>/``, a comment ``/r/<sub>/comments/<link id>/_/<id>/``
+    (Reddit accepts any slug in place of the title, ``_`` included); without a subreddit, ``/comments/…``.
+    """
+    permalink = data.get("permalink")
+    if isinstance(permalink, str) and permalink.startswith("/"):
+        return SITE + permalink
+    sub = data.get("subreddit")
+    name = str(getattr(sub, "display_name", sub) or "") if sub is not None else ""
+    prefix = f"{SITE}/r/{name}" if re.fullmatch(r"[A-Za-z0-9_]{2,21}", name) else SITE
+    ident = fullname[3:]
+    if fullname.startswith("t3_"):
+        return f"{prefix}/comments/{ident}/"
+    link = data.get("link_id")
+    if isinstance(link, str) and link.startswith("t3_") and link[3:].isalnum():
+        return f"{prefix}/comments/{link[3:]}/_/{ident}/"
+    return None
+
+
 def parse_item(item: Any, *, brand: str | None, query: str | None) -> Mention:
     """A praw Submission or Comment as a Mention (attributes read from the listing data only)."""
     data = vars(item)  # never getattr: a missing attribute would make praw fetch the item
@@ -141,7 +162,6 @@ def parse_item(item: Any, *, brand: str | None, query: str | None) -> Mention:
         if not isinstance(title, str):
             raise MalformedItemError(nid, "title is missing")
         text = f"{title}\n\n{selftext}" if isinstance(selftext, str) and selftext.strip() else title
-    permalink = data.get("permalink")
     parent = data.get("parent_id") if is_comment else None
     return Mention(
         platform=SOURCE,
@@ -149,7 +169,7 @@ def parse_item(item: Any, *, brand: str | None, query: str | None) -> Mention:
         text=text,
         created_at=created_at,
         author=AuthorRef(handle=handle, display_name=None, followers=None),
-        url=SITE + permalink if isinstance(permalink, str) and permalink.startswith("/") else None,
+        url=item_url(data, nid),
         language=None,
         engagement=Engagement(
             likes=max(_int(data.get("score")), 0),

@@ -2,9 +2,19 @@
 
 Each feed is fetched with a conditional GET (If-None-Match / If-Modified-Since from the ETag and
 Last-Modified the feed sent last time); a 304 yields nothing. Feeds have no server-side search, so
-every entry becomes a candidate Mention (text = title + summary, HTML stripped) and the brand's
-local `match` filter decides. Google Alerts wraps links in `google.com/url?...&url=<real>`; the real
-link is unwrapped.
+every entry becomes a candidate Mention (text = title + summary, HTML stripped) and the brands' local
+filters decide. One collector serves every configured brand: each feed is fetched once per run and each
+entry is matched against every brand's query; an entry naming several brands is stored once, linked to
+each of them (``Mention.brands``).
+
+URL: FeedBurner's ``<feedburner:origLink>`` (the article, where ``<link>`` is a feedproxy redirect), else
+the entry link; Google Alerts wraps links in `google.com/url?...&url=<real>`; the real link is unwrapped.
+
+Native id, scoped to the feed: a ``<guid>`` that is a permalink (RSS ``isPermaLink`` not "false") is the
+entry's own URL and is used as is; any other guid / Atom ``<id>`` is only unique within its feed, so the
+id is ``<feed key>:<guid>`` (feed key = hash of the feed URL, below; a guid over 200 characters is hashed);
+an entry with no id uses its (unwrapped) link. Stores written before this rule have the bare guid: on the
+first run after the upgrade those feeds' current entries are stored once more under the scoped id.
 
 Cursor position (JSON), per feed, keyed by a hash of the feed URL (a private feed URL may carry a
 token, so it never goes into the cursor, logs or errors)::
@@ -23,11 +33,12 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import html
 import json
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -40,7 +51,7 @@ from pydantic import Field, field_validator
 from brandpulse.errors import MalformedItemError, SourceError
 from brandpulse.types import AuthorRef, Cursor, Deletion, Mention
 from listener.collector import BaseCollector, RateLimited, SourceOptions, Transient
-from listener.common import BrandPlan, html_to_text, parse_retry_after
+from listener.common import BrandTarget, brand_plans, html_to_text, link_matching, parse_retry_after
 
 if TYPE_CHECKING:
     pass
@@ -65,6 +76,40 @@ def feed_key(url: str) -> str:
 def _digest(native_id: str) -> str:
     """Short digest of an entry id: keeps the cursor small (500 ids × many feeds) and free of URLs."""
     return hashlib.sha256(native_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+_NOT_PERMALINK_GUID = re.compile(
+    rb"""<guid\b[^>]*\bisPermaLink\s*=\s*["']false["'][^>]*>\s*([^<]*?)\s*</guid>""", re.IGNORECASE
+)
+
+
+def non_permalink_guids(body: bytes) -> set[str]:
+    """The ``<guid isPermaLink="false">`` values of an RSS document (feedparser does not keep the attribute)."""
+    return {html.unescape(m.group(1).decode("utf-8", "replace")) for m in _NOT_PERMALINK_GUID.finditer(body)}
+
+
+def entry_native_id(
+    feed_url: str, entry: Any, *, permalink_guids: bool = False, not_permalinks: Set[str] = frozenset()
+) -> str | None:
+    """The entry's id scoped to its feed (see the module docstring); None when it has no id and no link.
+
+    `permalink_guids`: the feed is RSS, whose ``<guid>`` is a permalink unless marked ``isPermaLink="false"``
+    (the guids in `not_permalinks`).
+    """
+    guid = str(entry.get("id") or "")
+    is_url = guid.startswith(("http://", "https://"))
+    if guid and is_url and (entry.get("guidislink") or (permalink_guids and guid not in not_permalinks)):
+        return guid
+    if guid:
+        scoped = guid if len(guid) <= 200 else hashlib.sha256(guid.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return f"{feed_key(feed_url)}:{scoped}"
+    return entry_url(entry)
+
+
+def entry_url(entry: Any) -> str | None:
+    """The article's URL: FeedBurner's origLink, else the link, Google Alerts' wrapping removed."""
+    link = entry.get("feedburner_origlink") or entry.get("link")
+    return unwrap_google_link(str(link)) if link else None
 
 
 def _describe(url: str) -> str:
@@ -242,8 +287,18 @@ class RSSCollector(BaseCollector[RSSOptions]):
     name_unknown_keys: ClassVar[bool] = False
     retry_min_wait: float = 0.0
 
-    def __init__(self, options: RSSOptions, client: httpx.Client, *, backoff_s: float = 1.0, **common: Any) -> None:
+    def __init__(
+        self,
+        options: RSSOptions,
+        client: httpx.Client,
+        *,
+        backoff_s: float = 1.0,
+        targets: list[BrandTarget] | None = None,
+        **common: Any,
+    ) -> None:
         super().__init__(options, **common)
+        #: Every brand this collector serves (default: its own brand/query/match).
+        self.targets = targets or [BrandTarget(self.brand, self.query, self.match)]
         self._client = client
         self.feeds = list(options.feeds)
         self.max_seen = options.max_seen
@@ -253,14 +308,20 @@ class RSSCollector(BaseCollector[RSSOptions]):
         self.skipped: int = 0
 
     def __repr__(self) -> str:
-        return f"RSSCollector(brand={self.brand!r}, feeds={len(self.feeds)})"
+        return f"RSSCollector(brands={[t.brand for t in self.targets]!r}, feeds={len(self.feeds)})"
 
     # -- config --------------------------------------------------------------
     @classmethod
-    def brand_args(cls, plan: BrandPlan, options: RSSOptions, shared: Any) -> dict[str, Any]:
+    def build(cls, options: Any, settings: Any) -> list[Any]:
+        """One collector for every brand (cursor key ``feeds``): each feed is fetched once a run."""
+        targets = []
+        for plan in brand_plans(settings):
+            native = plan.compiled("rss")
+            targets.append(BrandTarget(plan.name, native if isinstance(native, str) else plan.spec.source, plan.match))
+        if not targets:
+            return []
         client = httpx.Client(timeout=options.timeout_s, follow_redirects=True, headers={"User-Agent": options.user_agent})
-        native = plan.compiled("rss")
-        return {**plan.collector_args(native if isinstance(native, str) else plan.spec.source), "client": client}
+        return [cls(options, client, targets=targets, key="feeds")]
 
     # -- cursor --------------------------------------------------------------
     def _load(self, since: Cursor | None) -> None:
@@ -317,8 +378,11 @@ class RSSCollector(BaseCollector[RSSOptions]):
             raise SourceError(f"rss: {_describe(url)} answered HTTP {resp.status_code}")
         parsed = self._parse(url, resp)
         entries = self._ordered(parsed.entries)
+        is_rss = str(parsed.get("version") or "").startswith("rss")
+        not_permalinks = non_permalink_guids(resp.content) if is_rss else set()
         for entry in entries:
-            mention = self._handle_entry(url, state, parsed.feed, entry)
+            native_id = entry_native_id(url, entry, permalink_guids=is_rss, not_permalinks=not_permalinks)
+            mention = self._handle_entry(url, state, parsed.feed, entry, native_id)
             if mention is not None:
                 yield mention
         state.etag = resp.headers.get("etag")
@@ -354,8 +418,7 @@ class RSSCollector(BaseCollector[RSSOptions]):
 
         return [e for _, e in sorted(enumerate(entries), key=sort_key)]
 
-    def _handle_entry(self, url: str, state: _FeedState, feed: Any, entry: Any) -> Mention | None:
-        native_id = str(entry.get("id") or entry.get("link") or "") or None
+    def _handle_entry(self, url: str, state: _FeedState, feed: Any, entry: Any, native_id: str | None) -> Mention | None:
         try:
             mention = self._to_mention(feed, entry, native_id)
         except MalformedItemError as exc:
@@ -371,7 +434,7 @@ class RSSCollector(BaseCollector[RSSOptions]):
             return None
         state.remember(mention.native_id, dated, self.max_seen)
         self._touched = True
-        if not self.wanted(mention):
+        if not link_matching(mention, self.targets):
             return None
         return mention
 
@@ -396,7 +459,7 @@ class RSSCollector(BaseCollector[RSSOptions]):
             raise MalformedItemError(native_id, "text contains a lone surrogate (not valid UTF-8)")
         if _BAD_BYTES in text:
             raise MalformedItemError(native_id, "text contains invalid UTF-8 bytes")
-        link = unwrap_google_link(entry.get("link"))
+        link = entry_url(entry)
         return Mention(
             platform=self.name,
             native_id=native_id,
@@ -405,8 +468,6 @@ class RSSCollector(BaseCollector[RSSOptions]):
             author=AuthorRef(handle=self._author(entry, link, feed)),
             url=link,
             language=_language(entry, feed),
-            brand=self.brand,
-            query=self.query,
             raw=_to_jsonable(dict(entry)),
         )
 

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -105,10 +106,24 @@ def collect_once(
 
 
 def _safe_health(collector: Collector) -> dict[str, Any]:
+    """The collector's ``health()``, nested values as JSON data (nested times as ISO strings); never raises.
+
+    Top-level times stay datetimes (the store keeps ``rate_limit_reset`` in its own column).
+    """
     try:
-        return dict(collector.health())
+        return {str(k): v if isinstance(v, datetime) else _jsonable(v) for k, v in dict(collector.health()).items()}
     except Exception as exc:  # health is informational; never let it break collection
         return {"health_error": exc.__class__.__name__}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value if value is None or isinstance(value, str | int | float | bool) else str(value)
 
 
 def follow(

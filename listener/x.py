@@ -21,6 +21,25 @@ Filtered stream (``XStreamCollector``, ``mode = "stream"``)
     doubling to 320 s; 429: until ``x-rate-limit-reset``, else 60 s doubling). On restart with a
     cursor, an optional recent-search catch-up fetches what was posted while disconnected.
 
+Text: X sends post text and display names HTML-escaped (``&amp;``, ``&lt;``, ``&gt;``); every text field
+(the post, the retweeted and quoted originals, display names) is unescaped before it is stored or matched.
+
+Retweets (decided here, one rule for search and stream):
+- by default a retweet is stored as a *repost pointing to its original*: requests ask for the
+  ``referenced_tweets.id`` (and ``referenced_tweets.id.author_id``) expansions, so the original's full
+  text arrives in ``includes.tweets`` (the retweet's own text is cut at about 140 characters and ends
+  with "…"). The retweet's mention carries the original's full text (used for matching and scoring),
+  ``parent_id`` = the original's id, the retweeter as author (so it counts toward reach with the
+  retweeter's followers) and *no* engagement of its own: X reports the original's counts on a retweet,
+  and copying them would count the original's reposts once per retweet. The original itself is stored
+  once, as its own mention with its own metrics (when it matches the brand), however many retweets of
+  it a run sees. When the original is missing from ``includes`` (deleted, withheld), the retweet's own
+  text is used.
+- ``exclude_retweets = true`` in ``[sources.x]`` adds ``-is:retweet`` to every compiled query (and
+  stream rule), so X returns no retweets at all.
+Quote posts keep their own text and point to the quoted post (``parent_id``); a reply points to the post
+it replies to.
+
 Rate limits: tweepy runs with ``wait_on_rate_limit=False``; on ``tweepy.TooManyRequests`` the
 collector waits (injected ``sleep``) until ``x-rate-limit-reset`` (epoch seconds) and retries.
 ``x-rate-limit-remaining``/``-reset`` of every response are recorded (a requests response hook
@@ -38,6 +57,7 @@ to a local fake server.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -86,7 +106,9 @@ RULE_TAG_PREFIX = "brandpulse:"
 #: A stream connection that stayed up this long counts as healthy even without posts (keep-alives only).
 HEALTHY_CONNECTION_S = 60.0
 
-EXPANSIONS = ["author_id"]
+EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
+#: Added to every compiled query and stream rule when ``exclude_retweets`` is set.
+NO_RETWEETS = "-is:retweet"
 USER_FIELDS = ["username", "name", "public_metrics"]
 TWEET_FIELDS = [
     "created_at",
@@ -281,17 +303,66 @@ def _users_by_id(includes: Any) -> dict[str, dict[str, Any]]:
     return {u["id"]: u for u in users or [] if isinstance(u, dict) and isinstance(u.get("id"), str)}
 
 
-def parse_tweet(
-    tweet: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]], *, brand: str | None, query: str | None
-) -> Mention:
-    """One X API v2 post (with its author from ``includes.users``) as a Mention; MalformedItemError if it can't be."""
-    nid = _valid_id(tweet.get("id"))
-    if nid is None:
-        raise MalformedItemError(str(tweet.get("id") or "") or None, "post id is missing or not numeric")
+def _tweets_by_id(includes: Any) -> dict[str, dict[str, Any]]:
+    tweets = includes.get("tweets") if isinstance(includes, Mapping) else None
+    return {t["id"]: t for t in tweets or [] if isinstance(t, dict) and isinstance(t.get("id"), str)}
+
+
+@dataclass(frozen=True)
+class Includes:
+    """A page's (or stream line's) ``includes``: authors and referenced posts by id."""
+
+    users: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    tweets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, payload: Any) -> Includes:
+        includes = payload.get("includes") if isinstance(payload, Mapping) else None
+        return cls(_users_by_id(includes), _tweets_by_id(includes))
+
+
+def _refs(tweet: Mapping[str, Any]) -> dict[str, str]:
+    """``referenced_tweets`` as type → id (``retweeted``, ``quoted``, ``replied_to``)."""
+    raw = tweet.get("referenced_tweets")
+    out: dict[str, str] = {}
+    for ref in raw if isinstance(raw, list) else []:
+        if isinstance(ref, Mapping) and isinstance(ref.get("type"), str) and _valid_id(ref.get("id")):
+            out.setdefault(ref["type"], ref["id"])
+    return out
+
+
+def _text_of(tweet: Mapping[str, Any], nid: str) -> str:
+    """The post's full text (a long post's ``note_tweet``), HTML entities unescaped."""
     note = tweet.get("note_tweet")
     text = note.get("text") if isinstance(note, Mapping) and isinstance(note.get("text"), str) else tweet.get("text")
     if not isinstance(text, str):
         raise MalformedItemError(nid, "text is missing")
+    return html.unescape(text)
+
+
+def retweeted_original(tweet: Mapping[str, Any], includes: Includes) -> Mapping[str, Any] | None:
+    """The post `tweet` retweets, from ``includes.tweets`` (None: not a retweet, or the original is not included)."""
+    original_id = _refs(tweet).get("retweeted")
+    return includes.tweets.get(original_id) if original_id else None
+
+
+def parse_tweet(
+    tweet: Mapping[str, Any],
+    users: Mapping[str, Mapping[str, Any]],
+    *,
+    brand: str | None,
+    query: str | None,
+    tweets: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Mention:
+    """One X API v2 post (author from ``includes.users``) as a Mention; MalformedItemError if it can't be.
+
+    A retweet whose original is in `tweets` (``includes.tweets``) carries the original's full text, points
+    to it and has no engagement of its own (see the module docstring); a quote or reply points to its parent.
+    """
+    nid = _valid_id(tweet.get("id"))
+    if nid is None:
+        raise MalformedItemError(str(tweet.get("id") or "") or None, "post id is missing or not numeric")
+    text = _text_of(tweet, nid)
     created = _parse_time(tweet.get("created_at"), nid)
     author_id = tweet.get("author_id")
     user = users.get(author_id) if isinstance(author_id, str) else None
@@ -300,15 +371,25 @@ def parse_tweet(
     username = user.get("username")
     if not isinstance(username, str) or not username:
         raise MalformedItemError(nid, "author username is missing")
-    raw_metrics, raw_user_metrics, raw_refs = (
-        tweet.get("public_metrics"),
-        user.get("public_metrics"),
-        tweet.get("referenced_tweets"),
-    )
+    raw_metrics, raw_user_metrics = tweet.get("public_metrics"), user.get("public_metrics")
     metrics: Mapping[str, Any] = raw_metrics if isinstance(raw_metrics, Mapping) else {}
     followers = _count(raw_user_metrics, "followers_count", nid) if isinstance(raw_user_metrics, Mapping) else None
-    refs: list[Any] = raw_refs if isinstance(raw_refs, list) else []
-    parent = next((r.get("id") for r in refs if isinstance(r, Mapping) and r.get("type") == "replied_to"), None)
+    refs = _refs(tweet)
+    raw: dict[str, Any] = {"data": dict(tweet), "includes": {"users": [dict(user)]}}
+    original = (tweets or {}).get(refs["retweeted"]) if "retweeted" in refs else None
+    if "retweeted" in refs:
+        # X copies the original's counts onto a retweet: a retweet has no engagement of its own here.
+        engagement = Engagement()
+        if original is not None:
+            text = _text_of(original, refs["retweeted"])
+            raw["includes"]["tweets"] = [dict(original)]
+    else:
+        engagement = Engagement(
+            likes=_count(metrics, "like_count", nid),
+            reposts=_count(metrics, "retweet_count", nid) + _count(metrics, "quote_count", nid),
+            replies=_count(metrics, "reply_count", nid),
+        )
+    parent = refs.get("retweeted") or refs.get("quoted") or refs.get("replied_to")
     lang = tweet.get("lang")
     name = user.get("name")
     return Mention(
@@ -316,27 +397,49 @@ def parse_tweet(
         native_id=nid,
         text=text,
         created_at=created,
-        author=AuthorRef(handle=username, display_name=name if isinstance(name, str) else None, followers=followers),
+        author=AuthorRef(
+            handle=username, display_name=html.unescape(name) if isinstance(name, str) else None, followers=followers
+        ),
         url=f"https://x.com/{username}/status/{nid}",
         language=lang if isinstance(lang, str) and lang and lang != "und" else None,
-        engagement=Engagement(
-            likes=_count(metrics, "like_count", nid),
-            reposts=_count(metrics, "retweet_count", nid) + _count(metrics, "quote_count", nid),
-            replies=_count(metrics, "reply_count", nid),
-        ),
-        parent_id=parent if isinstance(parent, str) else None,
+        engagement=engagement,
+        parent_id=parent,
         brand=brand,
         query=query,
-        raw={"data": dict(tweet), "includes": {"users": [dict(user)]}},
+        raw=raw,
     )
 
 
+def mentions_of(
+    tweet: Mapping[str, Any], includes: Includes, *, brand: str | None, query: str | None
+) -> list[Mention]:
+    """The mentions one post gives: a retweet's original (from ``includes``) first, then the post itself.
+
+    Malformed posts are logged and left out.
+    """
+    out: list[Mention] = []
+    original = retweeted_original(tweet, includes)
+    if original is not None:
+        first = _parse_or_log(original, includes.users, brand=brand, query=query, tweets=includes.tweets)
+        if first is not None:
+            out.append(first)
+    post = _parse_or_log(tweet, includes.users, brand=brand, query=query, tweets=includes.tweets)
+    if post is not None:
+        out.append(post)
+    return out
+
+
 def _parse_or_log(
-    tweet: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]], *, brand: str | None, query: str | None
+    tweet: Mapping[str, Any],
+    users: Mapping[str, Mapping[str, Any]],
+    *,
+    brand: str | None,
+    query: str | None,
+    tweets: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Mention | None:
     """``parse_tweet``, or None (logged with the post id and the reason) for a malformed post."""
     try:
-        return parse_tweet(tweet, users, brand=brand, query=query)
+        return parse_tweet(tweet, users, brand=brand, query=query, tweets=tweets)
     except MalformedItemError as exc:
         log.warning("skipping malformed X item %s: %s", exc.item_id, exc.reason)
         return None
@@ -364,6 +467,17 @@ class XOptions(SourceOptions):
     max_reconnects: int = Field(10, ge=0, le=1000)
     #: Stream mode: on restart, fetch what was posted while disconnected with recent search.
     catch_up: bool = True
+    #: Leave retweets out (``-is:retweet`` added to every query and stream rule). By default a retweet is
+    #: stored as a repost pointing to its original (see the module docstring).
+    exclude_retweets: bool = False
+
+
+def without_retweets(query: str) -> str:
+    """`query` with ``-is:retweet`` AND-ed to all of it (a top-level OR is parenthesised first)."""
+    if NO_RETWEETS in query.split():
+        return query
+    body = f"({query})" if " OR " in query else query
+    return f"{body} {NO_RETWEETS}"
 
 
 # --------------------------------------------------------------------------- shared plumbing
@@ -431,9 +545,9 @@ class _XBase(BaseCollector[XOptions]):
 
     def _search(
         self, client: Any, queries: Sequence[str], since_id: str | None, max_results: int, max_pages: int | None
-    ) -> list[tuple[dict[str, Any], dict[str, dict[str, Any]]]]:
-        """Every post newer than `since_id` for any of `queries` (each with its page's users), deduped."""
-        found: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
+    ) -> list[tuple[dict[str, Any], Includes]]:
+        """Every post newer than `since_id` for any of `queries` (each with its page's includes), deduped."""
+        found: dict[str, tuple[dict[str, Any], Includes]] = {}
         for query in queries:
             params: dict[str, Any] = {
                 "max_results": max_results,
@@ -448,11 +562,11 @@ class _XBase(BaseCollector[XOptions]):
                 page = self.call_with_limits("recent search", client.search_recent_tweets, query, **params)
                 pages += 1
                 page = page if isinstance(page, Mapping) else {}
-                users = _users_by_id(page.get("includes"))
+                includes = Includes.of(page)
                 for tweet in page.get("data") or []:
                     if isinstance(tweet, dict):
                         key = _valid_id(tweet.get("id")) or f"?{len(found)}"
-                        found.setdefault(key, (tweet, users))
+                        found.setdefault(key, (tweet, includes))
                 for err in page.get("errors") or []:
                     log.debug("X search partial error: %s", err)
                 token = (page.get("meta") or {}).get("next_token")
@@ -482,16 +596,16 @@ class _XBase(BaseCollector[XOptions]):
 
 
 def _sorted_by_id(
-    items: Iterable[tuple[dict[str, Any], dict[str, dict[str, Any]]]],
-) -> list[tuple[dict[str, Any], dict[str, dict[str, Any]]]]:
+    items: Iterable[tuple[dict[str, Any], Includes]],
+) -> list[tuple[dict[str, Any], Includes]]:
     """Oldest first; posts without a usable id are logged and dropped."""
     good = []
-    for tweet, users in items:
+    for tweet, includes in items:
         nid = _valid_id(tweet.get("id"))
         if nid is None:
             log.warning("skipping malformed X item %s: post id is missing or not numeric", tweet.get("id"))
             continue
-        good.append((tweet, users))
+        good.append((tweet, includes))
     return sorted(good, key=lambda pair: int(pair[0]["id"]))
 
 
@@ -531,14 +645,16 @@ class XCollector(_XBase):
         floor = _cursor_id(since)
         since_id = self._check_window(floor) if floor else None
         items = self._search(self.client, self.queries, since_id, self.max_results, self.max_pages)
-        for tweet, users in _sorted_by_id(items):
+        yielded: set[str] = set()  # a retweeted original is stored once however many retweets of it a run sees
+        for tweet, includes in _sorted_by_id(items):
             nid = tweet["id"]
             if floor and int(nid) <= int(floor):
                 continue
             self._position = nid
-            mention = _parse_or_log(tweet, users, brand=self.brand, query=self.query)
-            if mention is not None and self.wanted(mention):
-                yield mention
+            for mention in mentions_of(tweet, includes, brand=self.brand, query=self.query):
+                if mention.native_id not in yielded and self.wanted(mention):
+                    yielded.add(mention.native_id)
+                    yield mention
 
     def cursor(self) -> Cursor | None:
         if self._position is None:
@@ -558,7 +674,12 @@ class XCollector(_XBase):
             if not compiled:
                 log.warning("X: brand %s has no X query (it excludes the platform); skipped", plan.name)
                 continue
-            plans.append((plan, compiled, compile_x_queries(plan.spec, options.max_query_length)))
+            if options.exclude_retweets:
+                limit = options.max_query_length - len(NO_RETWEETS) - 3  # " (…)" around a top-level OR
+                parts = [without_retweets(q) for q in compile_x_queries(plan.spec, limit)]
+                plans.append((plan, without_retweets(compiled), parts))
+            else:
+                plans.append((plan, compiled, compile_x_queries(plan.spec, options.max_query_length)))
         if options.mode == "stream":
             stream_client = tweepy.StreamingClient(bearer, return_type=dict)
             search_client = tweepy.Client(bearer_token=bearer, return_type=dict) if options.catch_up else None
@@ -614,7 +735,7 @@ class XStreamCollector(_XBase):
         self.read_timeout = read_timeout
         self.max_results = options.max_results
         self._position: str | None = None
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._seen: OrderedDict[str, None] = OrderedDict()
         self._tags: dict[str, StreamTarget] = {}
         self.reconnects = 0
         _prepare_client(client, self.state)
@@ -691,14 +812,15 @@ class XStreamCollector(_XBase):
         """Posts newer than `floor` for every target, by recent search, oldest first."""
         assert self.search_client is not None
         since_id = self._check_window(floor)
-        found: list[tuple[dict[str, Any], dict[str, dict[str, Any]], StreamTarget]] = []
+        found: dict[str, tuple[dict[str, Any], Includes, list[StreamTarget]]] = {}
         for target in self.targets:
             items = self._search(self.search_client, target.rule_values(), since_id, self.max_results, None)
-            found.extend((tweet, users, target) for tweet, users in _sorted_by_id(items))
-        found.sort(key=lambda item: (int(item[0]["id"]), item[2].brand))
-        for tweet, users, target in found:
-            if int(tweet["id"]) > int(floor):
-                yield from self._emit(tweet, users, [target])
+            for tweet, includes in _sorted_by_id(items):
+                found.setdefault(tweet["id"], (tweet, includes, []))[2].append(target)
+        for nid in sorted(found, key=int):
+            tweet, includes, targets = found[nid]
+            if int(nid) > int(floor):
+                yield from self._emit(tweet, includes, targets)
 
     # -- the connection -----------------------------------------------------------------
     def _stream(self, floor: str | None, started: float) -> Iterator[Mention]:
@@ -781,7 +903,7 @@ class XStreamCollector(_XBase):
             for err in payload.get("errors") or []:
                 log.warning("X stream message: %s", str(err)[:300])
             return
-        users = _users_by_id(payload.get("includes"))
+        includes = Includes.of(payload)
         targets = self._targets_for(payload.get("matching_rules"))
         for tweet in data if isinstance(data, list) else [data]:
             if not isinstance(tweet, dict):
@@ -795,7 +917,7 @@ class XStreamCollector(_XBase):
             if not targets:
                 log.debug("X stream post %s matched no brandpulse rule", nid)
                 continue
-            yield from self._emit(tweet, users, targets)
+            yield from self._emit(tweet, includes, targets)
 
     def _targets_for(self, rules: Any) -> list[StreamTarget]:
         found: dict[str, StreamTarget] = {}
@@ -805,20 +927,23 @@ class XStreamCollector(_XBase):
                 found.setdefault(target.brand, target)
         return list(found.values())
 
-    def _emit(
-        self, tweet: dict[str, Any], users: dict[str, dict[str, Any]], targets: Iterable[StreamTarget]
-    ) -> Iterator[Mention]:
+    def _emit(self, tweet: dict[str, Any], includes: Includes, targets: Iterable[StreamTarget]) -> Iterator[Mention]:
+        """The post (and a retweet's original) once, linked to every target whose local filter it passes."""
         nid = tweet["id"]
         if self._position is None or int(nid) > int(self._position):
             self._position = nid
-        for target in targets:
-            if (nid, target.brand) in self._seen:
+        targets = list(targets)
+        for mention in mentions_of(tweet, includes, brand=None, query=None):
+            if mention.native_id in self._seen:
                 continue
-            self._seen[(nid, target.brand)] = None
+            for target in targets:
+                if target.match is None or target.match(mention):
+                    if mention.brand is None:
+                        mention.query = target.query
+                    mention.link(target.brand)
+            if mention.brand is None:
+                continue
+            self._seen[mention.native_id] = None
             while len(self._seen) > 10_000:
                 self._seen.popitem(last=False)
-            mention = _parse_or_log(tweet, users, brand=target.brand, query=target.query)
-            if mention is None:
-                return
-            if target.match is None or target.match(mention):
-                yield mention
+            yield mention

@@ -7,10 +7,13 @@ every one of them needs.
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import types
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,4 +99,74 @@ def fake_query_module(monkeypatch: pytest.MonkeyPatch, **attrs: Any) -> types.Mo
     for name, value in attrs.items():
         setattr(mod, name, value)
     monkeypatch.setitem(sys.modules, "listener.query", mod)
+    # the stub queries compile themselves (`compile_for` / `compile_queries` methods)
+    import listener.common
+
+    monkeypatch.setattr(listener.common, "compile_for", lambda spec, platform: spec.compile_for(platform))
+    monkeypatch.setattr(
+        listener.common, "compile_queries",
+        lambda spec, platform: spec.compile_queries(platform) if hasattr(spec, "compile_queries")
+        else [q for q in [spec.compile_for(platform)] if q],
+    )
     return mod
+
+
+# --------------------------------------------------------------------------- `brandpulse collect` over a fake API
+@dataclass(frozen=True)
+class CollectRun:
+    """One ``brandpulse collect --source NAME --once`` run: its exit code and what it printed."""
+
+    exit_code: int
+    output: str
+
+
+def collect_cli(config_dir: Path, config: str, db_url: str, *sources: str) -> CollectRun:
+    """Run ``brandpulse collect --source … --once`` in this process (so test seams apply) on `config` + the store at `db_url`."""
+    from typer.testing import CliRunner
+
+    from brandpulse.cli import app
+
+    path = config_dir / "brandpulse.toml"
+    path.write_text(f"[store]\ndatabase_url = {json.dumps(db_url)}\n\n{config}", encoding="utf-8")
+    args = ["collect", "--config", str(path), "--once"]
+    for name in sources:
+        args += ["--source", name]
+    res = CliRunner().invoke(app, args, catch_exceptions=False)
+    return CollectRun(res.exit_code, res.output)
+
+
+def stored_mentions(db_url: str) -> dict[str, dict[str, Any]]:
+    """Every stored mention by native id: its columns plus ``brands`` (its mention_brands links, sorted)."""
+    from sqlalchemy import select
+
+    from brandpulse.store.engine import make_engine, session_scope
+    from brandpulse.store.schema import MentionBrandRow, MentionRow
+
+    eng = make_engine(db_url)
+    try:
+        with session_scope(eng) as s:
+            rows = {r.native_id: {c.name: getattr(r, c.name) for c in MentionRow.__table__.columns}
+                    for r in s.scalars(select(MentionRow))}
+            ids = {r["id"]: nid for nid, r in rows.items()}
+            for r in rows.values():
+                r["brands"] = []
+            for link in s.scalars(select(MentionBrandRow).order_by(MentionBrandRow.brand)):
+                rows[ids[link.mention_id]]["brands"].append(link.brand)
+            return rows
+    finally:
+        eng.dispose()
+
+
+def stored_cursors(db_url: str) -> dict[tuple[str, str], str]:
+    """(source, key) → saved cursor position."""
+    from sqlalchemy import select
+
+    from brandpulse.store.engine import make_engine, session_scope
+    from brandpulse.store.schema import CursorRow
+
+    eng = make_engine(db_url)
+    try:
+        with session_scope(eng) as s:
+            return {(c.source, c.key): c.position for c in s.scalars(select(CursorRow))}
+    finally:
+        eng.dispose()

@@ -474,8 +474,9 @@ def test_from_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BLUESKY_APP_PASSWORD", raising=False)
     monkeypatch.delenv("BRANDPULSE_SECRETS_FILE", raising=False)
     cols = BlueskyCollector.from_config({"url": "ws://127.0.0.1:1/subscribe", "max_events": 5}, _settings())
-    assert [c.key for c in cols] == ["Acme", "Globex"]
-    assert cols[0].query == "acme" and cols[0].max_events == 5 and cols[0].mode == "jetstream"
+    assert [c.key for c in cols] == ["jetstream"]  # one connection for every brand
+    assert [(t.brand, t.query) for t in cols[0].targets] == [("Acme", "acme"), ("Globex", "globex")]
+    assert cols[0].max_events == 5 and cols[0].mode == "jetstream"
     with pytest.raises(CredentialsError, match="BLUESKY_HANDLE"):
         BlueskyCollector.from_config({"mode": "search"}, _settings())
     with pytest.raises(ConfigError, match="mode"):

@@ -153,7 +153,7 @@ def test_atom_rfc4287_example(web: tuple[FakeWeb, str], client: httpx.Client) ->
     fake, base = web
     fake.feeds["/feed.atom"] = Feed(ATOM, '"atom-1"', content_type="application/atom+xml")
     [m] = list(make(client, [base + "/feed.atom"]).fetch(None))
-    assert m.native_id == "tag:example.org,2003:3.2397"
+    assert m.native_id == f"{feed_key(base + '/feed.atom')}:tag:example.org,2003:3.2397"  # scoped to its feed
     assert m.text == "Atom draft-07 snapshot\n[Update: The Atom draft is finished.]"
     assert m.author.handle == "Mark Pilgrim"  # the name, not the e-mail address
     assert m.created_at == datetime(2003, 12, 13, 12, 29, 29, tzinfo=UTC)  # 08:29:29-04:00
@@ -168,7 +168,7 @@ def test_google_alerts_links_are_unwrapped(web: tuple[FakeWeb, str], client: htt
     assert len(got) == 20
     assert all(m.url and "google.com" not in m.url for m in got)
     first = got[0]  # oldest: 2019-07-09T23:59:57Z
-    assert first.native_id == "tag:google.com,2013:googlealerts/feed:13546348949071100939"
+    assert first.native_id == f"{feed_key(base + '/alerts/feeds/1/2')}:tag:google.com,2013:googlealerts/feed:13546348949071100939"
     assert first.url == "https://mspoweruser.com/latest-research-shows-microsoft-teams-is-stomping-slack/"
     assert first.author.handle == "mspoweruser.com"  # empty <author><name/>: the publisher's domain
     assert first.text.startswith("Latest research shows Microsoft Teams is stomping Slack\n")
@@ -383,14 +383,15 @@ def _fake_query_module(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_query_module(monkeypatch, brand_query=lambda brand: Q())
 
 
-def test_from_config_builds_one_collector_per_brand(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_from_config_builds_one_collector_for_all_brands(monkeypatch: pytest.MonkeyPatch) -> None:
     from brandpulse.config import BrandConfig, Settings
 
     _fake_query_module(monkeypatch)
     settings = Settings(brands=[BrandConfig(name="Slack"), BrandConfig(name="Teams")])
     built = RSSCollector.from_config({"feeds": ["https://www.google.com/alerts/feeds/1/2"]}, settings)
     try:
-        assert [c.key for c in built] == ["Slack", "Teams"] and built[0].query == "slack"
+        assert [c.key for c in built] == ["feeds"]
+        assert [(t.brand, t.query) for t in built[0].targets] == [("Slack", "slack"), ("Teams", "slack")]
         assert built[0].feeds == ["https://www.google.com/alerts/feeds/1/2"]
     finally:
         for c in built:

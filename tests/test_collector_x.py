@@ -218,7 +218,8 @@ def test_docs_recent_search_example_parses(fake: tuple[FakeX, str], clients: dic
     assert m.raw["includes"]["users"][0]["username"] == "TwitterDev"
     method, path, qs, _ = state.requests[0]
     assert (method, path) == ("GET", "/2/tweets/search/recent")
-    assert qs["query"] == [QUERY] and qs["max_results"] == ["100"] and qs["expansions"] == ["author_id"]
+    assert qs["query"] == [QUERY] and qs["max_results"] == ["100"]
+    assert qs["expansions"][0].split(",") == ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
     assert set(qs["tweet.fields"][0].split(",")) >= {
         "created_at",
         "lang",
@@ -241,7 +242,7 @@ def test_pages_parse_into_mentions_oldest_first(fake: tuple[FakeX, str], clients
     assert reply.parent_id == "1371363774729363460"
     assert reply.engagement.likes == 1 and reply.author.followers == 517602
     quoted = by["1374104599456534531"]
-    assert quoted.parent_id is None  # a quote is not a reply
+    assert quoted.parent_id == "1373001119480344583"  # a quote points to the quoted post (issue 11)
     assert (quoted.engagement.likes, quoted.engagement.reposts, quoted.engagement.replies) == (21, 7 + 2, 1)
     old = by["1296887316556980230"]  # the data dictionary's "Tweet reply" example
     assert old.parent_id == "1296887091901718529" and old.author.followers == 513962
@@ -397,7 +398,7 @@ def test_stream_rules_reconnect_and_dedup(fake: tuple[FakeX, str], clients: dict
     assert [p[3] for p in posts] == [{"add": [{"value": QUERY, "tag": "brandpulse:TwitterDev#0"}]}]
     assert sorted(str(r.get("tag")) for r in state.rules) == ["None", "brandpulse:TwitterDev#0", "dog pictures"]
     stream_req = next(r for r in state.requests if r[1] == "/2/tweets/search/stream")
-    assert stream_req[2]["expansions"] == ["author_id"]
+    assert "referenced_tweets.id" in stream_req[2]["expansions"][0].split(",")  # retweets' originals come along
     assert c.cursor().position == STREAM_IDS[-1]  # type: ignore[union-attr]
     m = got[0]
     assert m.brand == "TwitterDev" and m.author.followers == 513962 and m.parent_id == "1371363774729363460"

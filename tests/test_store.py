@@ -25,7 +25,8 @@ def test_migration_reaches_head(engine) -> None:
 
     from brandpulse.store.migrate import alembic_config
 
-    assert current_revision(engine) == ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    assert head is not None and current_revision(engine) == head
 
 
 def test_bulk_upsert_ignores_duplicates_and_counts_new(engine) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from brandpulse.errors import StoreError
 from brandpulse.store import postgres_bulk, sqlite_bulk
 from brandpulse.store.engine import session_scope
-from brandpulse.store.schema import MentionRow, RollupRow, ScoreRow
+from brandpulse.store.schema import MentionBrandRow, MentionRow, RollupRow, ScoreRow
 from brandpulse.types import Mention
 
 log = logging.getLogger(__name__)
@@ -27,10 +27,13 @@ class InsertResult:
 
 
 def insert_mentions_in(session: Session, mentions: Sequence[Mention]) -> InsertResult:
-    """Bulk upsert inside an open transaction; duplicates (platform, native id) are ignored."""
+    """Bulk upsert inside an open transaction; duplicates (platform, native id) are ignored but their brands are linked."""
     unique: dict[tuple[str, str], Mention] = {}
     for m in mentions:
-        unique.setdefault(m.key, m)
+        first = unique.setdefault(m.key, m)
+        if first is not m:
+            for brand in m.brands:
+                first.link(brand)  # the same post found for two brands in one batch: stored once, linked to both
     batch = list(unique.values())
     if not batch:
         return InsertResult(0, len(mentions))
@@ -61,19 +64,21 @@ def delete_mentions_in(session: Session, keys: Iterable[tuple[str, str]]) -> int
             continue
         _unroll(session, [mid])
         session.execute(delete(ScoreRow).where(ScoreRow.mention_id == mid))
+        session.execute(delete(MentionBrandRow).where(MentionBrandRow.mention_id == mid))
         session.execute(delete(MentionRow).where(MentionRow.id == mid))
         removed += 1
     return removed
 
 
 def _unroll(session: Session, mention_ids: Sequence[int]) -> None:
-    """Subtract scored mentions from the hourly rollups before they are deleted."""
+    """Subtract scored mentions from the hourly rollups (once per linked brand) before they are deleted."""
     from brandpulse.store.rollups import hour_of
 
     q = (
-        select(ScoreRow.model, ScoreRow.revision, ScoreRow.label, MentionRow.brand, MentionRow.created_at,
+        select(ScoreRow.model, ScoreRow.revision, ScoreRow.label, MentionBrandRow.brand, MentionRow.created_at,
                MentionRow.author_followers)
         .join(MentionRow, MentionRow.id == ScoreRow.mention_id)
+        .join(MentionBrandRow, MentionBrandRow.mention_id == MentionRow.id)
         .where(ScoreRow.mention_id.in_(mention_ids))
     )
     for r in session.execute(q):

@@ -38,9 +38,20 @@ ON CONFLICT (platform, native_id) DO NOTHING
 RETURNING id, platform, native_id
 """
 
+_LINK_BRANDS = """
+INSERT INTO mention_brands (mention_id, brand)
+SELECT m.id, u.b
+FROM unnest(%(p)s::text[], %(n)s::text[], %(b)s::text[]) AS u(p, n, b)
+JOIN mentions m ON m.platform = u.p AND m.native_id = u.n
+ON CONFLICT (mention_id, brand) DO NOTHING
+"""
+
 
 def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> dict[tuple[str, str], int]:
-    """Upsert the batch's authors and insert its mentions (duplicates ignored); returns the new mentions' ids."""
+    """Upsert the batch's authors, insert its mentions (duplicates ignored), link each to its brands; the new mentions' ids.
+
+    A mention stored before gets the links of this batch's copy too (a post another brand's collector found first).
+    """
     latest: dict[tuple[str, str], Mention] = {}
     for m in batch:
         k = (m.platform, m.author.handle)
@@ -81,4 +92,8 @@ def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> dict[tuple[str
                 "now": utcnow(),
             },
         )
-        return {(platform, native_id): row_id for row_id, platform, native_id in cur.fetchall()}
+        new_ids = {(platform, native_id): row_id for row_id, platform, native_id in cur.fetchall()}
+        links = [(m.platform, m.native_id, b) for m in batch for b in m.brands]
+        if links:
+            cur.execute(_LINK_BRANDS, {"p": [x[0] for x in links], "n": [x[1] for x in links], "b": [x[2] for x in links]})
+        return new_ids

@@ -96,6 +96,16 @@ class MentionRow(Base):
     ingested_at: Mapped[datetime]
 
 
+class MentionBrandRow(Base):
+    """Which brands a mention is about: one row per (mention, brand). ``mentions.brand`` stays the first (primary) one."""
+
+    __tablename__ = "mention_brands"
+    __table_args__ = (Index("ix_mention_brands_brand", "brand"),)
+
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+    brand: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
 class ScoreRow(Base):
     __tablename__ = "scores"
     __table_args__ = (

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from brandpulse.store.dialect import upsert_insert
 from brandpulse.store.engine import session_scope
 from brandpulse.store.rollups import add_to_rollups
-from brandpulse.store.schema import MentionRow, ScoreRow
+from brandpulse.store.schema import MentionBrandRow, MentionRow, ScoreRow
 from brandpulse.types import SentimentScore, utcnow
 
 
@@ -132,9 +132,9 @@ def save_scores_in(
     first = scored[0][1]
     labels = {mid: sc.label for mid, sc in scored}
     info = session.execute(
-        select(MentionRow.id, MentionRow.brand, MentionRow.created_at, MentionRow.author_followers).where(
-            MentionRow.id.in_(new_ids)
-        )
+        select(MentionRow.id, MentionBrandRow.brand, MentionRow.created_at, MentionRow.author_followers)
+        .join(MentionBrandRow, MentionBrandRow.mention_id == MentionRow.id)
+        .where(MentionRow.id.in_(new_ids))
     )
     add_to_rollups(
         session,

@@ -33,6 +33,12 @@ _INSERT_MENTION = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, native_id) DO NOTHING"
 )
 
+#: A link per (mention, brand) of the batch, new mentions and ones stored before alike (duplicates ignored).
+_LINK_BRAND = (
+    "INSERT INTO mention_brands (mention_id, brand) SELECT id, ? FROM mentions WHERE platform = ? AND native_id = ? "
+    "ON CONFLICT (mention_id, brand) DO NOTHING"
+)
+
 
 def _ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -55,7 +61,10 @@ def _author_ids(cur: Any, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, st
 
 
 def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> dict[tuple[str, str], int]:
-    """Upsert the batch's authors and insert its mentions (duplicates ignored); returns the new mentions' ids."""
+    """Upsert the batch's authors, insert its mentions (duplicates ignored), link each to its brands; the new mentions' ids.
+
+    A mention stored before gets the links of this batch's copy too (a post another brand's collector found first).
+    """
     latest: dict[tuple[str, str], Mention] = {}
     for m in batch:
         k = (m.platform, m.author.handle)
@@ -80,11 +89,13 @@ def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> dict[tuple[str
                 for m in batch
             ],
         )
-        return {
+        new_ids = {
             (platform, native_id): row_id
             for row_id, platform, native_id in cur.execute(
                 "SELECT id, platform, native_id FROM mentions WHERE id > ?", (before,)
             )
         }
+        cur.executemany(_LINK_BRAND, [(b, m.platform, m.native_id) for m in batch for b in m.brands])
+        return new_ids
     finally:
         cur.close()
