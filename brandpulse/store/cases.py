@@ -84,8 +84,8 @@ def enqueue_cases(engine: Engine, model_key: str, brand: str, crm: str, *, since
         if not rows:
             return 0
         stmt = upsert_insert(s, CrmCaseRow.__table__).values(rows).on_conflict_do_nothing(
-            index_elements=["mention_id", "crm"])
-        return int(s.execute(stmt).rowcount or 0)
+            index_elements=["mention_id", "crm"]).returning(CrmCaseRow.id)
+        return len(s.execute(stmt).all())
 
 
 def claim_cases(engine: Engine, crm: str, *, brand: str | None = None, limit: int = 50) -> list[CaseItem]:
