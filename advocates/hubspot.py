@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -144,8 +145,8 @@ def iter_pages(api: Any, *, page_size: int = PAGE_SIZE, sleep: Callable[[float],
     while True:
         req = PublicObjectSearchRequest(properties=PROPERTIES, limit=page_size,
                                         sorts=["hs_object_id"], **({"after": after} if after else {}))
-        page = call(lambda req=req: api.crm.contacts.search_api.do_search(public_object_search_request=req),
-                    "searching contacts", sleep=sleep)
+        page: Any = call(partial(api.crm.contacts.search_api.do_search, public_object_search_request=req),
+                         "searching contacts", sleep=sleep)
         yield page
         nxt = getattr(getattr(page, "paging", None), "next", None)
         after = getattr(nxt, "after", None)
@@ -178,8 +179,8 @@ def set_property(api: Any, contact_ids: Sequence[str], prop: str, value: str, *,
         chunk = contact_ids[i : i + 100]
         body = BatchInputSimplePublicObjectBatchInput(
             inputs=[SimplePublicObjectBatchInput(id=cid, properties={prop: value}) for cid in chunk])
-        res = call(lambda body=body: api.crm.contacts.batch_api.update(batch_input_simple_public_object_batch_input=body),
-                   f"setting {prop} on contacts", sleep=sleep)
+        res: Any = call(partial(api.crm.contacts.batch_api.update, batch_input_simple_public_object_batch_input=body),
+                        f"setting {prop} on contacts", sleep=sleep)
         done += len(getattr(res, "results", None) or [])
     return done
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from brandpulse.config import secret
@@ -137,8 +138,8 @@ def add_to_campaign(sf: Any, campaign_id: str, contact_ids: Sequence[str], statu
     """One CampaignMember per contact; returns the new member ids."""
     ids = []
     for cid in contact_ids:
-        res = call(lambda c=cid: sf.CampaignMember.create({"CampaignId": campaign_id, "ContactId": c, "Status": status}),
-                   "adding a campaign member")
+        res: Any = call(partial(sf.CampaignMember.create, {"CampaignId": campaign_id, "ContactId": cid, "Status": status}),
+                        "adding a campaign member")
         ids.append(str(res.get("id")))
     return ids
 

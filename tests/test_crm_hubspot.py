@@ -16,7 +16,7 @@ from advocates.config import AdvocatesConfig
 from advocates.push import describe, execute, plan_push
 from brandpulse.cli import app, main
 from brandpulse.config import load_settings
-from brandpulse.errors import CredentialsError
+from brandpulse.errors import CredentialsError, RateLimitedError
 from brandpulse.store.cases import list_cases
 from brandpulse.store.contacts import Contact, decide_link, list_contacts, upsert_contacts
 from brandpulse.store.engine import make_engine, session_scope
@@ -55,16 +55,15 @@ def test_import_follows_paging_and_waits_out_the_429(engine: Engine) -> None:
 
 def test_rate_limit_that_never_lifts_gives_up_with_a_rate_limit_error() -> None:
     sleeps = Sleeps()
-    with crm_server({SEARCH: [recorded("hubspot", "contacts_search_429.json")]}) as srv:
-        with pytest.raises(Exception, match="HubSpot rate limit reached"):
-            hubspot.import_contacts(hubspot.client(host=srv.url, token=TOKEN), sleep=sleeps)
+    with crm_server({SEARCH: [recorded("hubspot", "contacts_search_429.json")]}) as srv, \
+            pytest.raises(RateLimitedError, match="HubSpot rate limit reached"):
+        hubspot.import_contacts(hubspot.client(host=srv.url, token=TOKEN), sleep=sleeps)
     assert sleeps == [1.0, 2.0, 4.0, 8.0]  # backs off, MAX_ATTEMPTS in all
 
 
 def test_expired_token_is_a_credentials_error_without_the_token() -> None:
-    with crm_server({SEARCH: [recorded("hubspot", "error_401_docs.json")]}) as srv:
-        with pytest.raises(CredentialsError) as err:
-            hubspot.import_contacts(hubspot.client(host=srv.url, token=TOKEN), sleep=Sleeps())
+    with crm_server({SEARCH: [recorded("hubspot", "error_401_docs.json")]}) as srv, pytest.raises(CredentialsError) as err:
+        hubspot.import_contacts(hubspot.client(host=srv.url, token=TOKEN), sleep=Sleeps())
     msg = str(err.value)
     assert "HTTP 401" in msg and "HUBSPOT_ACCESS_TOKEN" in msg and TOKEN not in msg
 
@@ -94,7 +93,7 @@ def test_cli_import_reads_the_token_from_the_environment_and_fails_cleanly(tmp_p
 
 def _author_id(engine: Engine, handle: str) -> int:
     with session_scope(engine) as s:
-        return int(s.scalar(select(AuthorRow.id).where(AuthorRow.handle == handle)))
+        return int(s.scalars(select(AuthorRow.id).where(AuthorRow.handle == handle)).one())
 
 
 def _seed_linked(engine: Engine) -> None:
