@@ -18,7 +18,7 @@ The detractor score is the same with negative posts. NPS-like classes come from 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -54,6 +54,14 @@ class AdvocatesConfig(BaseModel):
     propose_threshold: float = Field(default=0.6, ge=0, le=1)
     #: CSV column mapping for `crm import csv` (field → column header); the command line can override each.
     csv_columns: dict[str, str] = Field(default_factory=dict)
+    #: Cases: brand → CRM ("hubspot" | "salesforce") in which a linked contact's negative mention opens a ticket / Case.
+    cases: dict[str, Literal["hubspot", "salesforce"]] = Field(default_factory=dict)
+    #: A mention opens a case only when its negative probability is at least this.
+    case_min_negative: float = Field(default=0.6, ge=0, le=1)
+    #: `advocates push --crm hubspot` sets this contact property (value: the --list name, default the brand).
+    hubspot_push_property: str = "brandpulse_advocate"
+    #: Salesforce Contact fields holding social handles: platform → field, e.g. {x = "Twitter__c"}.
+    salesforce_handle_fields: dict[str, str] = Field(default_factory=dict)
 
 
 def advocates_config(raw: dict[str, Any] | None) -> AdvocatesConfig:

@@ -151,6 +151,117 @@ def crm_import_csv(path: Annotated[Path, typer.Argument(help="CSV export of cont
     console.print(f"imported {n} contacts from {escape(str(path))}; {len(res.errors)} bad rows skipped")
 
 
+def _hubspot_api(api_url: str | None) -> object:
+    from advocates import hubspot
+
+    return hubspot.client(host=api_url)
+
+
+def _salesforce_api(domain: str | None) -> object:
+    from advocates import salesforce
+    from brandpulse.config import secret
+
+    url, sid = secret("SALESFORCE_INSTANCE_URL", required=False), secret("SALESFORCE_SESSION_ID", required=False)
+    if url and sid:
+        return salesforce.client(instance_url=url.get_secret_value(), session_id=sid.get_secret_value())
+    return salesforce.client(domain=domain)
+
+
+ApiUrlOpt = Annotated[str | None, typer.Option("--api-url", hidden=True, help="HubSpot API base URL (tests).")]
+DomainOpt = Annotated[str | None, typer.Option("--domain", help="Salesforce login domain: login (default) or test.")]
+
+
+@crm_import_app.command("hubspot")
+def crm_import_hubspot(config: ConfigOpt = None, api_url: ApiUrlOpt = None) -> None:
+    """Load HubSpot contacts (CRM search, all pages; rate limits waited out). Token: HUBSPOT_ACCESS_TOKEN."""
+    from advocates import hubspot
+    from brandpulse.store.contacts import upsert_contacts
+
+    ctx = Context(config_file=config)
+    engine = ctx.migrated_engine()
+    res = hubspot.import_contacts(_hubspot_api(api_url))
+    for why in res.skipped:
+        err_console.print(f"[yellow]skipped[/] {escape(why)}", highlight=False)
+    n = upsert_contacts(engine, res.contacts)
+    console.print(f"imported {n} HubSpot contacts from {res.pages} page(s); {len(res.skipped)} skipped")
+
+
+@crm_import_app.command("salesforce")
+def crm_import_salesforce(config: ConfigOpt = None, domain: DomainOpt = None,
+                          fields: Annotated[list[str] | None, typer.Option(
+                              "--field", help="PLATFORM=Field__c: a Contact field holding a social handle.")] = None) -> None:
+    """Load Salesforce Contacts (SOQL, all pages). Credentials: SALESFORCE_USERNAME / _PASSWORD / _SECURITY_TOKEN."""
+    from advocates import salesforce
+    from advocates.config import advocates_config
+    from brandpulse.store.contacts import upsert_contacts
+
+    ctx = Context(config_file=config)
+    hf = dict(advocates_config(ctx.settings.advocates).salesforce_handle_fields)
+    for f in fields or []:
+        plat, sep, name = f.partition("=")
+        if not sep or not plat.strip() or not name.strip():
+            raise InputError(f"--field {f!r} is not PLATFORM=Field__c")
+        hf[plat.strip()] = name.strip()
+    engine = ctx.migrated_engine()
+    res = salesforce.import_contacts(_salesforce_api(domain), hf)
+    for why in res.skipped:
+        err_console.print(f"[yellow]skipped[/] {escape(why)}", highlight=False)
+    n = upsert_contacts(engine, res.contacts)
+    console.print(f"imported {n} Salesforce contacts; {len(res.skipped)} skipped")
+
+
+@advocates_app.command("push")
+def push_cmd(brand: BrandOpt, crm: Annotated[str, typer.Option("--crm", help="hubspot | salesforce")],
+             config: ConfigOpt = None, since: SinceOpt = None, limit: LimitOpt = 50,
+             list_name: Annotated[str | None, typer.Option("--list", help="HubSpot: the value set on the push property "
+                                                                         "(default: the brand).")] = None,
+             campaign: Annotated[str | None, typer.Option("--campaign", help="Salesforce Campaign id.")] = None,
+             dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; change nothing.")] = False,
+             api_url: ApiUrlOpt = None, domain: DomainOpt = None) -> None:
+    """Add the brand's top advocates (their linked contacts) to a HubSpot list property or a Salesforce campaign."""
+    from advocates.config import advocates_config
+    from advocates.push import describe, execute, plan_push
+
+    ctx = Context(config_file=config)
+    cfg = advocates_config(ctx.settings.advocates)
+    target = campaign if crm == "salesforce" else list_name
+    plan = plan_push(ctx.migrated_engine(), ctx.settings, brand, crm, target=target, since=parse_since(since),
+                     limit=limit, cfg=cfg)
+    for why in plan.skipped:
+        err_console.print(f"[dim]not pushed[/] {escape(why)}", highlight=False)
+    lines = describe(plan, cfg)
+    prefix = "would change" if dry_run else "changing"
+    for line in lines:
+        console.print(f"{prefix}: {escape(line)}", highlight=False)
+    if dry_run:
+        console.print(f"dry run: {len(lines)} change(s) listed, nothing sent")
+        return
+    api = _hubspot_api(api_url) if crm == "hubspot" else _salesforce_api(domain)
+    n = execute(plan, cfg, api)
+    console.print(f"pushed {n} of {len(lines)} advocate(s) to {crm}")
+
+
+@advocates_app.command("cases")
+def cases_cmd(config: ConfigOpt = None, brand: Annotated[str | None, typer.Option("--brand", "-b")] = None,
+              since: SinceOpt = None, limit: LimitOpt = 50, api_url: ApiUrlOpt = None, domain: DomainOpt = None) -> None:
+    """One pass: queue a case for each negative post by a linked contact ([advocates] cases), then open them."""
+    from advocates.cases import decide, send
+    from advocates.config import advocates_config
+    from advocates.lists import resolve_model_key
+
+    ctx = Context(config_file=config)
+    cfg = advocates_config(ctx.settings.advocates)
+    if not cfg.cases:
+        raise InputError("no brand opens CRM cases", hint='Add e.g. cases = {Nimbus = "hubspot"} under [advocates].')
+    engine = ctx.migrated_engine()
+    queued = decide(engine, cfg, resolve_model_key(engine, None), brand=brand, since=parse_since(since), limit=limit)
+    for crm in sorted({c for b, c in cfg.cases.items() if brand is None or b == brand}):
+        api = _hubspot_api(api_url) if crm == "hubspot" else _salesforce_api(domain)
+        counts = send(engine, crm, api, brand=brand, limit=limit)
+        console.print(f"{crm}: queued {sum(n for b, n in queued.items() if cfg.cases[b] == crm)}, "
+                      f"opened {counts['sent']}, failed {counts['failed']} (retried next pass)")
+
+
 def forget(author: Annotated[str, typer.Option("--author", help="PLATFORM:HANDLE, e.g. x:@jane.")],
            config: ConfigOpt = None,
            yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False) -> None:

@@ -300,3 +300,31 @@ class AuthorContactLinkRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class CrmCaseRow(Base):
+    """Outbox for CRM cases: one row per (negative mention, CRM), written with the decision, sent by a later pass.
+
+    status: pending (waits to be sent or retried) → sending (claimed by a pass) → sent (external_id holds the CRM's id).
+    """
+
+    __tablename__ = "crm_cases"
+    __table_args__ = (
+        UniqueConstraint("mention_id", "crm", name="uq_crm_cases_mention_crm"),
+        Index("ix_crm_cases_status", "crm", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("crm_contacts.id", ondelete="CASCADE"), index=True)
+    crm: Mapped[str] = mapped_column(String(32))
+    brand: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: what the case carries: post text, link, scores, author, contact's CRM id
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
