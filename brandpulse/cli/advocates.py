@@ -177,7 +177,7 @@ def crm_import_hubspot(config: ConfigOpt = None, api_url: ApiUrlOpt = None) -> N
     from advocates import hubspot
     from brandpulse.store.contacts import upsert_contacts
 
-    ctx = Context(config_file=config)
+    ctx = build_context(config)
     engine = ctx.migrated_engine()
     res = hubspot.import_contacts(_hubspot_api(api_url))
     for why in res.skipped:
@@ -195,7 +195,7 @@ def crm_import_salesforce(config: ConfigOpt = None, domain: DomainOpt = None,
     from advocates.config import advocates_config
     from brandpulse.store.contacts import upsert_contacts
 
-    ctx = Context(config_file=config)
+    ctx = build_context(config)
     hf = dict(advocates_config(ctx.settings.advocates).salesforce_handle_fields)
     for f in fields or []:
         plat, sep, name = f.partition("=")
@@ -222,7 +222,7 @@ def push_cmd(brand: BrandOpt, crm: Annotated[str, typer.Option("--crm", help="hu
     from advocates.config import advocates_config
     from advocates.push import describe, execute, plan_push
 
-    ctx = Context(config_file=config)
+    ctx = build_context(config)
     cfg = advocates_config(ctx.settings.advocates)
     target = campaign if crm == "salesforce" else list_name
     plan = plan_push(ctx.migrated_engine(), ctx.settings, brand, crm, target=target, since=parse_since(since),
@@ -249,7 +249,7 @@ def cases_cmd(config: ConfigOpt = None, brand: Annotated[str | None, typer.Optio
     from advocates.config import advocates_config
     from advocates.lists import resolve_model_key
 
-    ctx = Context(config_file=config)
+    ctx = build_context(config)
     cfg = advocates_config(ctx.settings.advocates)
     if not cfg.cases:
         raise InputError("no brand opens CRM cases", hint='Add e.g. cases = {Nimbus = "hubspot"} under [advocates].')
