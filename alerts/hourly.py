@@ -105,12 +105,15 @@ def seasonal_baseline(hourly: pd.DataFrame, column: str, weeks: int, min_weeks: 
     return out
 
 
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
 def _lags(lookup: pd.Series, hours: pd.DatetimeIndex, period: int, count: int) -> np.ndarray:
     """(rows × count) values at hour − k·period for k = 1..count; NaN before the frame's first hour.
     Computed on integer time stamps, so hours near year 1 do not overflow."""
     keys = hours.asi8
     values = dict(zip(keys.tolist(), lookup.to_numpy(dtype=float).tolist(), strict=True))
-    step = int(pd.Timedelta(hours=period).as_unit(hours.unit).value)
+    step = period * 3600 * _PER_SECOND[hours.unit]
     start = int(keys.min()) if len(keys) else 0
     cols = []
     for k in range(1, count + 1):
