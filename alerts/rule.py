@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 #: Severities, lowest first; delivery routes on them.
 Severity = Literal["notice", "warning", "critical"]
@@ -60,7 +60,13 @@ class RuleConfig(BaseModel):
         for brand, options in self.brands.items():
             if "brands" in options:
                 raise ValueError(f"brands.{brand}: per-brand options cannot nest another `brands` table")
-            self.for_brand(brand)
+            try:
+                self.for_brand(brand)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                key = ".".join(str(p) for p in err["loc"])
+                msg = "unknown key (check the spelling)" if err["type"] == "extra_forbidden" else err["msg"]
+                raise ValueError(f"brands.{brand}.{key}: {msg}") from None
         return self
 
     def for_brand(self, brand: str) -> RuleConfig:

@@ -153,14 +153,15 @@ class NegativitySpike(AlertRule[NegativitySpikeConfig]):
 
     def _usual_negative(self, h: pd.DataFrame, base: pd.DataFrame) -> pd.Series:
         """What an hour usually holds in negatives: the same hour of past weeks (or days while weeks are short),
-        never below the trailing median, floored at the trailing mean where neither is known."""
+        never below the trailing median; where neither is known yet, the trailing window's 90th percentile
+        (a busy hour of the day, so the first days' daily peaks do not page)."""
         cfg = self.config
         seasonal = seasonal_baseline(h, "negative", cfg.seasonal_weeks, cfg.min_seasonal_weeks, cfg.seasonal_days,
                                      cfg.min_seasonal_days)
         known = seasonal["period"] > 0
-        usual = pd.Series(np.where(known, np.maximum(seasonal["median"].fillna(0.0), base["median"]), base["mean"]),
-                          index=h.index)
-        return usual.astype(float)
+        busy = h["negative"].astype(float).shift(1).rolling(cfg.baseline_hours, min_periods=1).quantile(0.9).fillna(0.0)
+        usual = np.where(known, np.maximum(seasonal["median"].fillna(0.0), base["median"]), np.maximum(busy, base["mean"]))
+        return pd.Series(usual, index=h.index).astype(float)
 
     def find(self, brand: str, hourly: pd.DataFrame, since: datetime | None = None,
              until: datetime | None = None) -> list[CandidateAlert]:
