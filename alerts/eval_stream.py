@@ -157,7 +157,7 @@ def build_replay(pool: Sequence[LabelledText], *, weeks: int = 6, brands: Sequen
 
 def _plant(rng: np.random.Generator, brands: Sequence[BrandProfile], start: datetime, weeks: int,
            per_week: float) -> list[Episode]:
-    count = max(1, round(per_week * max(weeks - 2, 0))) if weeks > 2 else 0
+    count = round(per_week * (weeks - 2)) if weeks > 2 else 0
     episodes: list[Episode] = []
     for i in range(count):
         kind = "surge" if i % 2 == 0 else "share"

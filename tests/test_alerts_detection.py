@@ -219,3 +219,16 @@ def _redate(m: Mention, when: datetime) -> Mention:
     from dataclasses import replace
 
     return replace(m, created_at=when)
+
+
+# ----------------------------------------------------------------------------- emotion evidence
+def test_the_alert_evidence_shows_the_anger_share_jumping(engine: Engine) -> None:
+    from alerts.evidence import alert_views
+    from tests.seed import EPISODE_HOUR, seed_week
+
+    seed_week(engine)  # negatives are scored angry; the episode hour is all negative
+    (view,) = alert_views(engine)
+    assert view.start == T0 + timedelta(hours=EPISODE_HOUR)
+    anger = view.evidence["emotions"]["anger"]
+    assert anger["window"] == 1.0 and anger["baseline"] < 0.3
+    assert f"anger 100% of mentions vs {anger['baseline']:.0%} usual" in view.evidence["why"]

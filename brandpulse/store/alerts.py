@@ -8,6 +8,7 @@ is shown, so a forgotten author or a deleted post drops out without touching any
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -116,6 +117,20 @@ def window_texts(engine: Engine, model_key: str, brand: str, start: datetime, en
         q = q.join(ScoreRow, _score_join(model_key)).where(ScoreRow.label == label)
     with session_scope(engine) as s:
         return list(s.scalars(q.limit(limit)))
+
+
+def emotion_counts(engine: Engine, model_key: str, brand: str, start: datetime, end: datetime,
+                   limit: int = 5000) -> tuple[int, dict[str, int]]:
+    """(scored mentions, how many carry each emotion label) for a brand in a window (at most `limit` rows read)."""
+    q = (select(ScoreRow.emotions).join(MentionRow, _score_join(model_key))
+         .where(MentionRow.brand == brand, MentionRow.created_at >= start, MentionRow.created_at < end).limit(limit))
+    n, counts = 0, Counter[str]()
+    with session_scope(engine) as s:
+        for emotions in s.scalars(q):
+            n += 1
+            labels = (emotions or {}).get("labels") or []
+            counts.update(str(label) for label in labels)
+    return n, dict(counts)
 
 
 def campaigns(engine: Engine, brand: str, start: datetime, end: datetime, groups: Sequence[int] | None = None,
