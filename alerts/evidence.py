@@ -1,8 +1,10 @@
 """Evidence: why an alert fired, kept as ids and rendered from the store when it is read.
 
 At detection time `collect` picks the window's top posts, top authors and copy-paste
-campaign groups (stored as ids, brandpulse.store.alerts) and the terms lifted against the
-baseline. `render` reads the post text, handles and campaign sizes at read time, so a
+campaign groups (stored as ids, brandpulse.store.alerts), the terms lifted against the
+baseline, and the shares of mentions scored angry or disgusted in the window and before it
+(the emotion signal is evidence only: the rollups carry no emotions, so no rule reads it).
+`render` reads the post text, handles and campaign sizes at read time, so a
 deleted post or a forgotten author simply drops out of every alert's evidence.
 """
 
@@ -26,6 +28,7 @@ from brandpulse.store.alerts import (
     StoredAlert,
     authors_by_id,
     campaigns,
+    emotion_counts,
     posts_by_id,
     stored_alerts,
     top_authors,
@@ -58,6 +61,24 @@ def top_terms(texts: list[str], baseline: list[str], n: int = 8) -> list[str]:
     return [w for w, _ in sorted(lift.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
 
+#: Emotions whose share jumping is evidence of a wave of negativity.
+NEGATIVE_EMOTIONS = ("anger", "disgust")
+
+
+def emotion_shift(window: tuple[int, dict[str, int]], baseline: tuple[int, dict[str, int]]) -> dict[str, dict[str, float]]:
+    """Share of scored mentions carrying each negative emotion, in the window and in the baseline before it."""
+    (nw, cw), (nb, cb) = window, baseline
+    return {e: {"window": round(cw.get(e, 0) / nw, 3) if nw else 0.0,
+                "baseline": round(cb.get(e, 0) / nb, 3) if nb else 0.0} for e in NEGATIVE_EMOTIONS}
+
+
+def emotion_note(shift: dict[str, dict[str, float]]) -> str:
+    """"; anger 45% of mentions vs 8% usual" for each negative emotion that at least doubled by 10+ points."""
+    jumps = [f"{e} {v['window']:.0%} of mentions vs {v['baseline']:.0%} usual" for e, v in shift.items()
+             if v["window"] >= max(2 * v["baseline"], v["baseline"] + 0.10)]
+    return "; " + ", ".join(jumps) if jumps else ""
+
+
 def campaign_note(camps: list[dict[str, Any]]) -> str:
     if not camps:
         return ""
@@ -82,20 +103,27 @@ def collect(engine: Engine, model_key: str, rule: AlertRule, alert: CandidateAle
     refs = EvidenceRefs(post_ids=top_post_ids(engine, model_key, brand, start, end, label),
                         authors=top_authors(engine, model_key, brand, start, end, label),
                         campaign_groups=[c["group"] for c in camps])
-    return Collected(refs, {"model": model_key, "top_terms": terms, "why": rule.explain(alert) + campaign_note(camps)})
+    emotions = emotion_shift(emotion_counts(engine, model_key, brand, start, end),
+                             emotion_counts(engine, model_key, brand, start - timedelta(hours=rule.baseline_hours()), start))
+    return Collected(refs, {"model": model_key, "top_terms": terms, "emotions": emotions,
+                            "why": rule.explain(alert) + campaign_note(camps) + emotion_note(emotions)})
 
 
 def render(engine: Engine, alert: StoredAlert, rule: AlertRule | None = None) -> dict[str, Any]:
     """What a person sees of an alert's evidence, read from the store now: top posts (with text),
-    top authors, lifted terms, copy-paste campaigns, and the "why" line."""
+    top authors, lifted terms, copy-paste campaigns, the anger/disgust shares (window vs baseline),
+    and the "why" line."""
     model_key = alert.summary.get("model")
     camps = campaigns(engine, alert.brand, alert.start, alert.end, groups=alert.refs.campaign_groups)
-    why = (rule.explain(alert) + campaign_note(camps)) if rule is not None else str(alert.summary.get("why", ""))
+    emotions = alert.summary.get("emotions") or {}
+    why = (rule.explain(alert) + campaign_note(camps) + emotion_note(emotions)) if rule is not None \
+        else str(alert.summary.get("why", ""))
     return {
         "top_posts": posts_by_id(engine, model_key, alert.refs.post_ids),
         "top_authors": authors_by_id(engine, alert.refs.authors),
         "top_terms": list(alert.summary.get("top_terms", [])),
         "campaigns": camps,
+        "emotions": emotions,
         "model": model_key,
         "why": why,
     }

@@ -42,6 +42,9 @@ def _bad_options(name: str, exc: ValidationError) -> ConfigError:
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"])
         msg = "unknown key (check the spelling)" if err["type"] == "extra_forbidden" else err["msg"]
+        if not key:  # a check across keys (per-brand options) names its own keys
+            lines.append(f"  alerts.rules.{name}.{msg.removeprefix('Value error, ')}")
+            continue
         lines.append(f"  alerts.rules.{name}.{key}: {msg}")
     return ConfigError("\n".join(lines))
 

@@ -16,6 +16,10 @@ Contract:
 - `find(brand, hourly, since, until)`: candidate alerts for hours in [since, until).
 - `explain(alert)`: the one-line "why it fired", from the alert's metrics.
 - `evidence_label`: the sentiment whose posts are the evidence ("negative"), or None for any.
+
+Per-brand options: every rule's table takes `brands.<brand>` sub-tables whose keys override the
+rule's options for that brand (`[alerts.rules.negativity_spike.brands.Nimbus] min_negative = 8`);
+`for_brand(brand)` is the rule with those overrides applied, and the detector runs that one.
 """
 
 from __future__ import annotations
@@ -27,19 +31,51 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-#: Severities, lowest first (issue 12 may add levels; delivery routes on them).
-Severity = Literal["medium", "high"]
-SEVERITIES: tuple[str, ...] = ("medium", "high")
+#: Severities, lowest first; delivery routes on them.
+Severity = Literal["notice", "warning", "critical"]
+SEVERITIES: tuple[str, ...] = ("notice", "warning", "critical")
+#: Severities stored before issue 12 and what they mean now.
+LEGACY_SEVERITIES: dict[str, str] = {"low": "notice", "medium": "warning", "high": "critical"}
+
+
+def severity_rank(severity: str) -> int:
+    """Position of a severity (legacy names included) in SEVERITIES; unknown names rank lowest."""
+    s = LEGACY_SEVERITIES.get(severity, severity)
+    return SEVERITIES.index(s) if s in SEVERITIES else -1
 
 
 class RuleConfig(BaseModel):
-    """Base of every rule's options: unknown keys are errors; `enabled` switches the rule on or off."""
+    """Base of every rule's options: unknown keys are errors; `enabled` switches the rule on or off;
+    `brands` holds per-brand overrides of any other option (validated when the config is read)."""
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
+    brands: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _brand_overrides_are_valid(self) -> RuleConfig:
+        for brand, options in self.brands.items():
+            if "brands" in options:
+                raise ValueError(f"brands.{brand}: per-brand options cannot nest another `brands` table")
+            try:
+                self.for_brand(brand)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                key = ".".join(str(p) for p in err["loc"])
+                msg = "unknown key (check the spelling)" if err["type"] == "extra_forbidden" else err["msg"]
+                raise ValueError(f"brands.{brand}.{key}: {msg}") from None
+        return self
+
+    def for_brand(self, brand: str) -> RuleConfig:
+        """These options with `brands.<brand>` applied (self when the brand has no overrides)."""
+        options = self.brands.get(brand)
+        if not options:
+            return self
+        merged = {**self.model_dump(exclude={"brands"}, exclude_unset=True), **options}
+        return type(self).model_validate(merged)
 
 
 @dataclass
@@ -85,9 +121,20 @@ class AlertRule(ABC, Generic[C]):
     def baseline_hours(self) -> int:
         """The trailing hours each hour is compared with (evidence compares a window's terms with them too)."""
 
-    def history_hours(self) -> int:
-        """Hours of rollups before the evaluated range that `find` needs."""
+    def own_history_hours(self) -> int:
+        """Hours of rollups before the evaluated range that `find` needs with these options."""
         return self.baseline_hours() + 1
+
+    def history_hours(self) -> int:
+        """Hours of rollups before the evaluated range that `find` needs, for any brand's options."""
+        return max([self.own_history_hours()] + [self.for_brand(b).own_history_hours() for b in self.config.brands])
+
+    def for_brand(self, brand: str) -> AlertRule[C]:
+        """This rule with the brand's overrides (`[alerts.rules.<name>.brands.<brand>]`) applied."""
+        options = self.config.for_brand(brand)
+        if options is self.config:
+            return self
+        return type(self)(options)  # type: ignore[arg-type]
 
     @abstractmethod
     def find(self, brand: str, hourly: pd.DataFrame, since: datetime | None = None,
@@ -110,7 +157,7 @@ def consecutive_runs(frame: pd.DataFrame) -> Iterator[list[Any]]:
                 yield run
             run, last = [], None
             continue
-        if run and last is not None and hour != last + timedelta(hours=1):
+        if run and last is not None and hour - last != timedelta(hours=1):
             yield run
             run = []
         run.append(row)

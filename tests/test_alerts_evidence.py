@@ -84,13 +84,14 @@ def test_a_forgotten_author_and_a_deleted_post_drop_out_of_the_evidence(engine: 
 def test_the_pass_position_is_a_cursor_and_the_next_pass_resumes_from_it(engine: Engine) -> None:
     _seed(engine)
     res = check_and_record(engine, "m@r", AlertRuleConfig())
-    assert res.new == 1 and res.evaluated_from is None
+    assert res.new == 1 and res.evaluated_from == T0  # the first pass evaluates every changed hour
     assert alert_position(engine) == T0 + timedelta(hours=80)
     assert load_cursor(engine, "alerts", "check") is not None
     assert "evaluated_until" not in (last_run_counts(engine, "alerts") or {})
     again = check_and_record(engine, "m@r", AlertRuleConfig())
-    assert again.evaluated_from == T0 + timedelta(hours=74)
+    assert again.evaluated_from is None  # nothing changed since: nothing to evaluate
     assert (again.new, again.updated) == (0, 0)
+    assert alert_position(engine) == T0 + timedelta(hours=80)
 
 
 def test_migration_0003_converts_stored_alerts_and_moves_the_position(db_url: str) -> None:

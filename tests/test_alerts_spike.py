@@ -49,7 +49,7 @@ def test_episode_fires_once_across_consecutive_hours_with_metrics() -> None:
     assert sp.end == T0 + timedelta(hours=103)
     assert sp.metrics["negative"] == 128
     assert sp.metrics["negative_share"] > 0.7 > 0.3 > sp.metrics["baseline_share"]
-    assert sp.severity == "high"
+    assert sp.severity == "critical"
 
 
 def test_busy_hour_with_normal_share_is_not_a_negativity_spike() -> None:

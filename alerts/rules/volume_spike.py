@@ -7,7 +7,7 @@ Against the `baseline_hours` before it (hours without mentions counted as zero),
   - ≥ `z_threshold` robust standard deviations above the trailing median (σ from the MAD, floored
     at √level and 1), and
   - that many mentions is improbable for a Poisson count at the baseline mean (tail p ≤ `max_p_value`).
-Consecutive firing hours form one alert. Severity: "high" when z ≥ 2 × threshold, else "medium".
+Consecutive firing hours form one alert. Severity: "critical" when z ≥ 2 × threshold, else "warning".
 Switch it on with `[alerts.rules.volume_spike] enabled = true`.
 """
 
@@ -57,7 +57,7 @@ class VolumeSpike(AlertRule[VolumeSpikeConfig]):
         found = []
         for run in consecutive_runs(ev):
             alert = CandidateAlert(rule=self.name, brand=brand, start=run[0].hour.to_pydatetime(),
-                                   end=run[-1].hour.to_pydatetime() + timedelta(hours=1), severity="medium")
+                                   end=run[-1].hour.to_pydatetime() + timedelta(hours=1), severity="warning")
             for row in run:
                 alert.hours.append(row.hour.to_pydatetime())
                 self._merge(alert, row)
@@ -74,7 +74,7 @@ class VolumeSpike(AlertRule[VolumeSpikeConfig]):
         m["volume_ratio"] = max(m.get("volume_ratio", 0.0), round(float(row.total) / max(float(row.level), 1.0), 2))
         m["max_z"] = round(max(m.get("max_z", -math.inf), float(row.z)), 2)
         m["min_p_value"] = float(f"{min(m.get('min_p_value', 1.0), float(row.p_value)):.3g}")
-        alert.severity = "high" if m["max_z"] >= 2 * self.config.z_threshold else "medium"
+        alert.severity = "critical" if m["max_z"] >= 2 * self.config.z_threshold else "warning"
 
     def explain(self, alert: AlertLike) -> str:
         m = alert.metrics

@@ -8,6 +8,7 @@ is shown, so a forgotten author or a deleted post drops out without touching any
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,7 +29,8 @@ ALERT_STATES = ("open", "acknowledged", "resolved")
 ACTIVE_STATES = ("open", "acknowledged")
 
 Outcome = Literal["new", "extended", "escalated", "unchanged"]
-_SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2}
+#: Severity order (notice < warning < critical), names stored before issue 12 included.
+_SEVERITY_ORDER = {"low": 0, "notice": 0, "medium": 1, "warning": 1, "high": 2, "critical": 2}
 
 
 def split_model_key(model_key: str) -> tuple[str, str]:
@@ -117,6 +119,20 @@ def window_texts(engine: Engine, model_key: str, brand: str, start: datetime, en
         return list(s.scalars(q.limit(limit)))
 
 
+def emotion_counts(engine: Engine, model_key: str, brand: str, start: datetime, end: datetime,
+                   limit: int = 5000) -> tuple[int, dict[str, int]]:
+    """(scored mentions, how many carry each emotion label) for a brand in a window (at most `limit` rows read)."""
+    q = (select(ScoreRow.emotions).join(MentionRow, _score_join(model_key))
+         .where(MentionRow.brand == brand, MentionRow.created_at >= start, MentionRow.created_at < end).limit(limit))
+    n, counts = 0, Counter[str]()
+    with session_scope(engine) as s:
+        for emotions in s.scalars(q):
+            n += 1
+            labels = (emotions or {}).get("labels") or []
+            counts.update(str(label) for label in labels)
+    return n, dict(counts)
+
+
 def campaigns(engine: Engine, brand: str, start: datetime, end: datetime, groups: Sequence[int] | None = None,
               min_size: int = 3, limit: int = 5) -> list[dict[str, Any]]:
     """Near-duplicate groups (copy-paste campaigns) among a brand's mentions in a window, biggest first:
@@ -155,17 +171,18 @@ def upsert_alert(
     engine: Engine, *, rule: str, brand: str, start: datetime, end: datetime, severity: str,
     metrics: dict[str, Any], summary: dict[str, Any], refs: EvidenceRefs,
 ) -> tuple[int, Outcome]:
-    """Store a detected alert, or extend the stored one whose window it continues.
+    """Store a detected alert, or update the stored one of the same brand and rule whose window it
+    overlaps or touches (re-evaluating hours never duplicates an alert).
 
-    An alert continues a stored one of the same brand and rule when it starts inside that one's
-    window. Returns the alert id and what happened ("escalated" = severity went up, which alert
-    delivery announces as a follow-up).
+    The stored window becomes the union of both. Returns the alert id and what happened
+    ("escalated" = severity went up, which alert delivery announces as a follow-up).
     """
     now = utcnow()
     with session_scope(engine) as s:
         existing = s.scalars(
             select(AlertRow).where(AlertRow.brand == brand, AlertRow.rule == rule,
-                                   AlertRow.window_start <= start, AlertRow.window_end >= start)
+                                   AlertRow.window_start <= end, AlertRow.window_end >= start)
+            .order_by(AlertRow.window_start, AlertRow.id)
         ).first()
         if existing is None:
             row = AlertRow(brand=brand, rule=rule, window_start=start, window_end=end, severity=severity,
@@ -174,16 +191,29 @@ def upsert_alert(
             s.flush()
             s.add_all(_evidence_rows(row.id, refs))
             return row.id, "new"
-        if end <= existing.window_end and metrics == existing.metrics:
+        if start >= existing.window_start and end <= existing.window_end and (
+                metrics == existing.metrics or start > existing.window_start):
+            # the same alert again, or a re-evaluated stretch inside it: nothing new to say
             return existing.id, "unchanged"
         escalated = _SEVERITY_ORDER.get(severity, 0) > _SEVERITY_ORDER.get(existing.severity, 0)
+        existing.window_start = min(existing.window_start, start)
         existing.window_end = max(existing.window_end, end)
         existing.metrics = metrics
         existing.evidence = summary
-        existing.severity = severity
+        if escalated:
+            existing.severity = severity
         existing.updated_at = now
         _replace_evidence(s, existing.id, refs)
         return existing.id, "escalated" if escalated else "extended"
+
+
+def alert_windows(engine: Engine, brand: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The windows of a brand's stored alerts (any rule, any state) that overlap or touch [start, end)."""
+    q = (select(AlertRow.window_start, AlertRow.window_end)
+         .where(AlertRow.brand == brand, AlertRow.window_start <= end, AlertRow.window_end >= start)
+         .order_by(AlertRow.window_start))
+    with session_scope(engine) as s:
+        return [(r.window_start, r.window_end) for r in s.execute(q)]
 
 
 def _replace_evidence(session: Session, alert_id: int, refs: EvidenceRefs) -> None:

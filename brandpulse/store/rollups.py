@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from brandpulse.store.dialect import upsert_insert
+from brandpulse.store.dirty_hours import mark_dirty_hours
 from brandpulse.store.schema import RollupRow
 
 
@@ -44,4 +45,5 @@ def add_to_rollups(
         set_={"count": table.c.count + stmt.excluded.count, "reach": table.c.reach + stmt.excluded.reach},
     )
     session.execute(stmt)
+    mark_dirty_hours(session, model_key, {(b, h) for b, h, _ in counts})
     return len(rows)

@@ -153,6 +153,20 @@ class RollupRow(Base):
     reach: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class DirtyHourRow(Base):
+    """An hour of a brand whose rollups changed since the last alert pass read it (written with the rollups).
+
+    `version` goes up on every change, so a pass clears only the marks it has evaluated.
+    """
+
+    __tablename__ = "dirty_hours"
+
+    model_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    brand: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
 class AlertRow(Base):
     __tablename__ = "alerts"
     __table_args__ = (UniqueConstraint("brand", "rule", "window_start", name="uq_alerts_brand_rule_window"),)
