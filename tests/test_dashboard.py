@@ -37,7 +37,7 @@ def test_overview_shows_the_alert_and_the_charts(seeded: str) -> None:
     assert at.title[0].value == "Overview"
     assert "Open alerts (1)" in [s.value for s in at.subheader]
     (alert,) = at.error
-    assert "Nimbus" in alert.value and "HIGH" in alert.value
+    assert "Nimbus" in alert.value and "CRITICAL" in alert.value
     charts = at.get("plotly_chart")
     assert len(charts) == 2
     assert any("outage" in m.value for m in at.markdown)  # the evidence: top negative posts

@@ -6,8 +6,8 @@ pass would have looked at next (from 6 hours before its saved position; all hour
 are marked, so nothing pending is lost. Stored severities move to notice / warning / critical
 (medium → warning, high → critical).
 
-Revision ID: 0007
-Revises: 0003
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01 09:00:00
 """
 
@@ -20,8 +20,8 @@ from alembic import op
 
 from brandpulse.store.schema import UTCDateTime
 
-revision = '0007'
-down_revision = '0003'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
