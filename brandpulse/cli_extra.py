@@ -82,8 +82,8 @@ def model_train(
     import shutil
     from dataclasses import replace
 
-    from sentiment.encoder import load_encoder
-    from sentiment.heads import HEADS_DIR
+    from sentiment.loading import load_encoder
+    from sentiment.heads_io import HEADS_DIR
     from sentiment.train import ADAPTER_FILE, DATA_SETS, TrainPlan, read_adapter_meta, train, train_adapter
 
     if thresholds not in ("train-oof", "dev"):
@@ -185,7 +185,7 @@ def eval_(
         raise InputError(f"--task must be sentiment or emotion, got {task!r}")
     ctx = _ctx(config)
     if human:
-        from brandpulse.store.labels import human_eval_set
+        from sentiment.evaluate import human_eval_set
 
         data: EvalSet = human_eval_set(ctx.migrated_engine(), task)
         if not data.texts:

@@ -43,7 +43,7 @@ class Context:
 
     @cached_property
     def scorer(self) -> Scorer:
-        from sentiment.scorer import load_scorer
+        from sentiment.loading import load_scorer
 
         return load_scorer(self.settings.model)
 

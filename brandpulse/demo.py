@@ -32,7 +32,7 @@ def run_demo(
     from alerts.check import check_and_record
     from brandpulse.cli import _batch_progress
     from brandpulse.collecting import build_collectors
-    from brandpulse.scoring import score_and_record
+    from sentiment.stage import score_and_record
     from brandpulse.store.queries import alerts_frame, counts
     from listener.runner import collect_once
 
@@ -47,7 +47,7 @@ def run_demo(
             st = collect_once(engine, collector, on_batch=_batch_progress(p, task))
         console.print(f"replay: {st.fetched} mentions read, {st.new} new")
 
-    from sentiment.scorer import load_scorer
+    from sentiment.loading import load_scorer
 
     with console.status("loading the model (the first run converts it: ~10 s)…"):
         scorer = load_scorer(settings.model)

@@ -48,7 +48,7 @@ def _one_at_a_time(scorer: Any) -> Any:
 
 def _in_chunks(scorer: Any) -> Any:
     """The batched way as the scoring stage runs it: one `score` call per SCORE_CHUNK mentions."""
-    from brandpulse.scoring import SCORE_CHUNK
+    from sentiment.stage import SCORE_CHUNK
 
     def run(texts: list[str]) -> None:
         for i in range(0, len(texts), SCORE_CHUNK):
@@ -96,7 +96,7 @@ def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_basel
     instead of whichever ran last.
     """
     from sentiment.encoder import resolve_cpu_dtype
-    from sentiment.scorer import load_scorer
+    from sentiment.loading import load_scorer
 
     wanted = resolve_cpu_dtype(cfg.cpu_dtype)
     runtime = getattr(cfg, "runtime", "torch")

@@ -22,8 +22,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from brandpulse.types import EMOTIONS, SENTIMENTS
-from sentiment.lexical import FILE as NGRAM_FILE
-from sentiment.lexical import NgramEmotionHead, ngram_features
+from sentiment.ngram_emotions import FILE as NGRAM_FILE
+from sentiment.ngram_emotions import NgramEmotionHead, ngram_features
 
 log = logging.getLogger(__name__)
 
@@ -370,7 +370,7 @@ class TrainPlan:
     threshold_smooth: int = 3
     #: Held-out emotion test (per language); also mapped to sentiment for the Ukrainian/Russian proxies.
     dev_sets: tuple[str, ...] = ("brighter/dev_en", "brighter/dev_ru", "brighter/dev_uk")
-    #: Character n-gram emotion model (sentiment.lexical) trained on these sets and blended into the embedding
+    #: Character n-gram emotion model (sentiment.ngram_emotions) trained on these sets and blended into the embedding
     #: head per language, the blend weight picked from `blend_grid` on out-of-fold predictions (0 = not used).
     ngram_sets: tuple[str, ...] = ("brighter/train_en", "brighter/train_ru", "brighter/train_uk")
     ngram_C: float = 16.0
@@ -531,7 +531,7 @@ def _emotion_scores(Y: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
 
 @dataclass
 class TrainResult:
-    heads: Any  # sentiment.heads.Heads
+    heads: Any  # sentiment.heads_io.Heads
     meta: dict[str, Any]
 
 
@@ -559,7 +559,7 @@ def train_heads(data_dir: Path, encoder: TextEmbedder, *, seed: int = 13, plan: 
                 cache_dir: Path | None = None, progress: Progress | None = None,
                 adapter: dict[str, Any] | None = None) -> TrainResult:
     """Fit both heads on `data_dir`, measure them (CV / held-out dev), and return heads + heads.json metadata."""
-    from sentiment.heads import EmotionHead, Heads, SentimentHead
+    from sentiment.heads_io import EmotionHead, Heads, SentimentHead
 
     plan = plan or TrainPlan()
     names = [*plan.sentiment_sets, *plan.sentiment_from_emotion, *plan.emotion_sets, *plan.dev_sets]
@@ -811,7 +811,7 @@ def train(data_dir: Path, out_dir: Path, encoder: TextEmbedder, *, seed: int = 1
 
     `adapter`: metadata of the LoRA adapter already applied to `encoder` (its file must be in `out_dir`).
     """
-    from sentiment.heads import save_heads
+    from sentiment.heads_io import save_heads
 
     result = train_heads(data_dir, encoder, seed=seed, plan=plan, cache_dir=cache_dir, progress=progress,
                          adapter=adapter)

@@ -63,7 +63,7 @@ def test_empty_store_tells_the_user_what_to_do(engine, db_url: str, monkeypatch:
 
 
 def test_a_correction_in_the_dashboard_is_stored_as_a_human_label(seeded: str, engine) -> None:
-    from brandpulse.store.labels import human_eval_set
+    from sentiment.evaluate import human_eval_set
 
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.sidebar.radio(key="page").set_value("Mentions").run()

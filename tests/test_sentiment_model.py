@@ -16,7 +16,7 @@ import pytest
 
 from brandpulse.config import ModelConfig
 from brandpulse.types import EMOTIONS, SENTIMENTS
-from sentiment.heads import HEADS_DIR, EmotionHead, Heads, SentimentHead, load_heads
+from sentiment.heads_io import HEADS_DIR, EmotionHead, Heads, SentimentHead, load_heads
 from sentiment.hub import HubScorer, load_hub_scorer, map_labels
 from sentiment.scorer import EmbeddingScorer, postprocess
 

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from brandpulse.types import EMOTIONS, SENTIMENTS
-from sentiment.heads import load_heads
+from sentiment.heads_io import load_heads
 from sentiment.scorer import EmbeddingScorer
 from sentiment.train import (
     THRESHOLD_GRID,
