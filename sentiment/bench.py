@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from brandpulse.config import ModelConfig
+from brandpulse.model_key import ModelKey
 
 DEMO_STREAM = Path(__file__).resolve().parent.parent / "brandpulse" / "demo_data" / "stream.csv"
 
@@ -149,7 +150,7 @@ def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_basel
         "dtype": str(getattr(encoder, "dtype", "float32")),
         "threads": _threads(),
         "workers": int(getattr(encoder, "workers", 1)),
-        "model": f"{scorer.name}@{scorer.revision}",
+        "model": str(ModelKey.of_scorer(scorer)),
         "device": str(getattr(encoder, "device", "cpu")),
         "load_s": round(load_s, 2),
         "peak_rss_mb": round(peak_rss_mb(), 1),

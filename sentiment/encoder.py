@@ -249,7 +249,7 @@ def plan_cpu_workers(workers: int, threads: int) -> tuple[int, int]:
 
 
 def apply_adapter(model: Any, path: Path | str) -> str:
-    """Add a LoRA adapter saved by `sentiment.train.train_adapter` (W += B @ A per layer); returns its sha256[:8].
+    """Add a LoRA adapter saved by `sentiment.training.train_adapter` (W += B @ A per layer); returns its sha256[:8].
 
     Applied in fp32 before any dtype cast. A file whose layer names or shapes do not fit the model is a ModelError.
     """

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
-
 from sqlalchemy import Engine
 
 from brandpulse.errors import InputFileError

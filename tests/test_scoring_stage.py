@@ -6,10 +6,10 @@ import threading
 import time
 from collections.abc import Sequence
 
-from sentiment.stage import score_pending
 from brandpulse.store.mentions import insert_mentions
 from brandpulse.store.queries import counts, rollups
 from brandpulse.types import SentimentScore
+from sentiment.stage import score_pending
 from tests.conftest import make_mention
 
 

@@ -1,4 +1,4 @@
-"""Head training (sentiment/train.py) on tiny synthetic data with injected fake embeddings — no real model."""
+"""Head training (sentiment/training/) on tiny synthetic data with injected fake embeddings — no real model."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from brandpulse.types import EMOTIONS, SENTIMENTS
 from sentiment.heads_io import load_heads
 from sentiment.scorer import EmbeddingScorer
-from sentiment.train import (
+from sentiment.training import (
     THRESHOLD_GRID,
     TrainPlan,
     cached_embeddings,
@@ -31,6 +31,7 @@ from sentiment.train import (
     train,
     tune_thresholds,
 )
+from tests.tiny_model import tiny_bert_dir
 
 DIM = 48
 
@@ -225,7 +226,7 @@ def test_label_mappings() -> None:
 
 
 def test_cli_model_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sentiment.encoder
+    import sentiment.loading
     from brandpulse.cli import app
 
     data = make_data(tmp_path / "data")
@@ -235,7 +236,7 @@ def test_cli_model_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         runtimes.append(cfg.runtime)
         return FakeEncoder()
 
-    monkeypatch.setattr(sentiment.encoder, "load_encoder", fake_load_encoder)
+    monkeypatch.setattr(sentiment.loading, "load_encoder", fake_load_encoder)
     monkeypatch.setenv("BRANDPULSE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("BRANDPULSE_MODEL__RUNTIME", "onnx")  # a scoring setting; training still uses torch
     monkeypatch.chdir(tmp_path)
@@ -255,21 +256,8 @@ def test_cli_model_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def _tiny_encoder_dir(path: Path) -> Path:
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", *SENTIMENTS, "pos", "neg", "neu", *EMOTIONS]
-    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                   sep_token="[SEP]", model_max_length=64)
-    cfg = BertConfig(vocab_size=len(words), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=37, max_position_embeddings=64)
-    torch.manual_seed(0)
-    BertModel(cfg, add_pooling_layer=False).save_pretrained(path)
-    fast.save_pretrained(path)
-    return path
+    words = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", *SENTIMENTS, "pos", "neg", "neu", *EMOTIONS)
+    return tiny_bert_dir(path, words, intermediate_size=37, pooler=False)
 
 
 TINY_ADAPTER = {
@@ -286,7 +274,7 @@ def test_lora_adapter_is_deterministic_and_applies(tmp_path: Path) -> None:
 
     from brandpulse.errors import ModelError
     from sentiment.encoder import Encoder, apply_adapter
-    from sentiment.train import AdapterPlan, adapter_holdout, train_adapter
+    from sentiment.training import AdapterPlan, adapter_holdout, train_adapter
 
     data = make_data(tmp_path / "data")
     model_dir = _tiny_encoder_dir(tmp_path / "tiny")
@@ -322,16 +310,16 @@ def test_lora_adapter_is_deterministic_and_applies(tmp_path: Path) -> None:
 
 
 def test_cli_train_with_lora_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sentiment.train
+    import sentiment.training
     from brandpulse.cli import app
     from brandpulse.config import ModelConfig
-    from sentiment.scorer import load_scorer
+    from sentiment.loading import load_scorer
 
     data = make_data(tmp_path / "data")
     model_dir = _tiny_encoder_dir(tmp_path / "tiny")
-    original = sentiment.train.train_adapter
-    tiny = sentiment.train.AdapterPlan(**TINY_ADAPTER)  # type: ignore[arg-type]
-    monkeypatch.setattr(sentiment.train, "train_adapter", lambda d, e, f, **kw: original(d, e, f, plan=tiny, **kw))
+    original = sentiment.training.train_adapter
+    tiny = sentiment.training.AdapterPlan(**TINY_ADAPTER)  # type: ignore[arg-type]
+    monkeypatch.setattr(sentiment.training, "train_adapter", lambda d, e, f, **kw: original(d, e, f, plan=tiny, **kw))
     monkeypatch.setenv("BRANDPULSE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("BRANDPULSE_MODEL__ENCODER", str(model_dir))
     monkeypatch.chdir(tmp_path)

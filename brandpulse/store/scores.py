@@ -85,7 +85,8 @@ def release_dead_claims(engine: Engine) -> int:
         dead = [h for h in holders if not _pid_alive(h.split(":")[-2])]
         if not dead:
             return 0
-        return int(s.execute(delete(ScoreClaimRow).where(ScoreClaimRow.claimed_by.in_(dead))).rowcount or 0)
+        gone = s.scalars(delete(ScoreClaimRow).where(ScoreClaimRow.claimed_by.in_(dead)).returning(ScoreClaimRow.mention_id))
+        return len(list(gone))
 
 
 def _pid_alive(pid: str) -> bool:
