@@ -82,8 +82,8 @@ def model_train(
     import shutil
     from dataclasses import replace
 
-    from sentiment.loading import load_encoder
     from sentiment.heads_io import HEADS_DIR
+    from sentiment.loading import load_encoder
     from sentiment.training import ADAPTER_FILE, DATA_SETS, TrainPlan, read_adapter_meta, train, train_adapter
 
     if thresholds not in ("train-oof", "dev"):

@@ -32,9 +32,9 @@ def run_demo(
     from alerts.check import check_and_record
     from brandpulse.cli import _batch_progress
     from brandpulse.collecting import build_collectors
-    from sentiment.stage import score_and_record
     from brandpulse.store.queries import alerts_frame, counts
     from listener.runner import collect_once
+    from sentiment.stage import score_and_record
 
     settings = demo_settings(database)
     engine = make_engine(settings.database_url)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 #: (step, done, total) → None
 Progress = Callable[[str, int, int], None]
 
 
+@dataclass(frozen=True)
 class TrainPlan:
     """Which data shapes which head, and how. The defaults are what docs/model-results.md measured best."""
 
