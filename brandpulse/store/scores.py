@@ -204,7 +204,7 @@ def save_scores_in(
     )
     add_to_rollups(
         session,
-        str(scored[0][1].model_key),
+        scored[0][1].model_key,
         ((r.brand, r.created_at, labels[r.id], r.author_followers) for r in info),
     )
     return len(new_ids)
