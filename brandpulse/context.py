@@ -49,12 +49,12 @@ class Context:
 
     @cached_property
     def scorer(self) -> Scorer:
-        from sentiment.scorer import load_scorer
+        from sentiment.loading import load_scorer
 
         return load_scorer(self.settings.model)
 
     @property
     def model_key(self) -> str:
-        from brandpulse.store.scores import model_key
+        from brandpulse.model_key import ModelKey
 
-        return model_key(self.scorer.name, self.scorer.revision)
+        return str(ModelKey.of_scorer(self.scorer))

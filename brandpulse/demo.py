@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from brandpulse.config import Settings, load_settings
+from brandpulse.model_key import ModelKey
 from brandpulse.store.engine import make_engine
 from brandpulse.store.migrate import upgrade
 
@@ -47,9 +48,9 @@ def run_demo(
 ) -> Settings:
     from alerts.check import check_and_record
     from brandpulse.collecting import build_collectors
-    from brandpulse.scoring import score_and_record
     from brandpulse.store.queries import alerts_frame, counts
     from listener.runner import collect_once
+    from sentiment.stage import score_and_record
 
     settings = demo_settings(database)
     engine = make_engine(settings.database_url)
@@ -61,7 +62,7 @@ def run_demo(
             st = collect_once(engine, collector, on_batch=on_batch)
         console.print(f"replay: {st.fetched} mentions read, {st.new} new")
 
-    from sentiment.scorer import load_scorer
+    from sentiment.loading import load_scorer
 
     with console.status("loading the model (the first run converts it: ~10 s)…"):
         scorer = load_scorer(settings.model)
@@ -69,9 +70,7 @@ def run_demo(
         n = score_and_record(engine, scorer, on_progress=on_progress)
     console.print(f"scored {n} mentions")
 
-    from brandpulse.store.scores import model_key
-
-    check_and_record(engine, model_key(scorer.name, scorer.revision), settings.alerts)
+    check_and_record(engine, str(ModelKey.of_scorer(scorer)), settings.alerts)
     alerts = alerts_frame(engine)
     for a in alerts.itertuples():
         what = escape(f"{a.severity} {a.brand}")

@@ -30,9 +30,9 @@ def _every(interval: float, stop: threading.Event, step: Callable[[], None], nam
 def run_service(ctx: Context, role: str, *, interval_s: float = 30.0, stop: threading.Event | None = None) -> None:
     from alerts.check import check_and_record
     from brandpulse.collecting import build_collectors
-    from brandpulse.scoring import score_pending
     from brandpulse.store.queries import latest_model_key
     from listener.runner import follow
+    from sentiment.stage import score_pending
 
     if not interval_s > 0:
         raise ConfigError(f"the interval must be more than 0 seconds, got {interval_s}", hint="")

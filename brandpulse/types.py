@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from brandpulse.errors import MalformedItemError
+from brandpulse.model_key import ModelKey
 
 #: Longest mention text we store; longer items are malformed (a 1 MB "post" is not a post).
 MAX_TEXT_CHARS = 40_000
@@ -131,6 +132,11 @@ class SentimentScore:
     model: str
     revision: str
     emotion_labels: tuple[str, ...] = ()  # emotions over their tuned thresholds (empty = none)
+
+    @property
+    def model_key(self) -> ModelKey:
+        """The model that made this score, as a `ModelKey`."""
+        return ModelKey(self.model, self.revision)
 
 
 SENTIMENTS = ("negative", "neutral", "positive")

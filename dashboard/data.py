@@ -10,6 +10,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from brandpulse.config import Settings, load_settings
+from brandpulse.model_key import ModelKey
 from brandpulse.store import queries
 from brandpulse.store.engine import make_engine
 
@@ -54,8 +55,9 @@ def open_alerts(_engine: Engine, url: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def latest(_engine: Engine, url: str, brand: str | None) -> pd.DataFrame:
-    return queries.latest_mentions(_engine, brand)
+def latest(_engine: Engine, url: str, brand: str | None, key: str | None = None) -> pd.DataFrame:
+    """The newest mentions, each once, with the `key` model's label (default: the current model)."""
+    return queries.latest_mentions(_engine, brand, model=ModelKey.parse(key) if key else None)
 
 
 def negative_share(vol: pd.DataFrame, window: int = 1) -> pd.DataFrame:
@@ -81,5 +83,7 @@ def describe_alert(row: Any) -> str:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def mentions(_engine: Engine, url: str, brand: str | None, label: str | None, limit: int) -> pd.DataFrame:
-    return queries.latest_mentions(_engine, brand, limit, label)
+def mentions(_engine: Engine, url: str, brand: str | None, label: str | None, limit: int,
+             key: str | None = None) -> pd.DataFrame:
+    """The Mentions page's rows: each mention once, with the `key` model's label (default: the current model)."""
+    return queries.latest_mentions(_engine, brand, limit, label, model=ModelKey.parse(key) if key else None)

@@ -19,7 +19,9 @@ def render() -> None:
     label = c2.selectbox("Model label", ["all", *SENTIMENTS, "uncertain"], key="m_label")
     limit = c3.number_input("Rows", min_value=10, max_value=1000, value=100, step=10, key="m_limit")
     with st.spinner("loading…"):
-        df = data.mentions(engine, url, None if brand == "all" else brand, None if label == "all" else label, int(limit))
+        key = data.model_key(engine, url)
+        df = data.mentions(engine, url, None if brand == "all" else brand, None if label == "all" else label, int(limit),
+                           key)
     if df.empty:
         st.info("No mentions match.")
         return

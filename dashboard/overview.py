@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import plotly.express as px
 import streamlit as st
+from sqlalchemy import Engine
 
 from dashboard import data
 
@@ -52,10 +53,10 @@ def render() -> None:
     fig2.update_yaxes(tickformat=".0%")
     st.plotly_chart(fig2, key="negative_share_chart")
     st.subheader("Latest mentions")
-    st.dataframe(data.latest(engine, url, brands[0] if len(brands) == 1 else None), hide_index=True)
+    st.dataframe(data.latest(engine, url, brands[0] if len(brands) == 1 else None, key), hide_index=True)
 
 
-def _alerts_section(engine: object, url: str) -> None:
+def _alerts_section(engine: Engine, url: str) -> None:
     alerts = data.open_alerts(engine, url)
     st.subheader(f"Open alerts ({len(alerts)})")
     if alerts.empty:
@@ -65,11 +66,12 @@ def _alerts_section(engine: object, url: str) -> None:
         st.error(data.describe_alert(row), icon="🚨")
         ev = row.evidence or {}
         with st.expander("Why it fired", expanded=False):
-            st.write(ev.get("why", ""))
+            # everything below quotes posts: shown with st.text, never Markdown (no links, images or HTML from posts)
+            st.text(str(ev.get("why", "")))
             for c in ev.get("campaigns", []):
-                st.warning(f"Campaign: {c['posts']} near-identical posts from {c['authors']} accounts — “{c['text'][:160]}”")
+                st.text(f"Campaign: {c['posts']} near-identical posts from {c['authors']} accounts — “{c['text'][:160]}”")
             if ev.get("top_terms"):
-                st.write("Terms: " + ", ".join(ev["top_terms"]))
+                st.text("Terms: " + ", ".join(ev["top_terms"]))
             for p in ev.get("top_posts", []):
-                st.markdown(f"- **@{p['author_handle']}** ({p['platform']}, {p.get('author_followers') or 0} followers): "
-                            f"{p['text'][:280]}")
+                st.text(f"@{p['author_handle']} ({p['platform']}, {p.get('author_followers') or 0} followers): "
+                        f"{p['text'][:280]}")

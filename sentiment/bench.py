@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from brandpulse.config import ModelConfig
+from brandpulse.model_key import ModelKey
 
 DEMO_STREAM = Path(__file__).resolve().parent.parent / "brandpulse" / "demo_data" / "stream.csv"
 
@@ -48,7 +49,7 @@ def _one_at_a_time(scorer: Any) -> Any:
 
 def _in_chunks(scorer: Any) -> Any:
     """The batched way as the scoring stage runs it: one `score` call per SCORE_CHUNK mentions."""
-    from brandpulse.scoring import SCORE_CHUNK
+    from sentiment.stage import SCORE_CHUNK
 
     def run(texts: list[str]) -> None:
         for i in range(0, len(texts), SCORE_CHUNK):
@@ -96,7 +97,7 @@ def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_basel
     instead of whichever ran last.
     """
     from sentiment.encoder import resolve_cpu_dtype
-    from sentiment.scorer import load_scorer
+    from sentiment.loading import load_scorer
 
     wanted = resolve_cpu_dtype(cfg.cpu_dtype)
     runtime = getattr(cfg, "runtime", "torch")
@@ -122,18 +123,7 @@ def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_basel
         ways["naive_rate_fp32"] = (_one_at_a_time(fp32), naive)
     if hasattr(fp32, "heads") and getattr(fp32_encoder, "model", None) is not None:
         ways["naive_pipeline_rate_fp32"] = (_pipeline_one_at_a_time(fp32), naive)
-    for key, (fn, _) in ways.items():  # warm-up (allocations, lazy init, worker threads)
-        fn(texts[:64] if key == "rate" else texts[:2])
-    spent = dict.fromkeys(ways, 0.0)
-    done = dict.fromkeys(ways, 0)
-    for r in range(rounds):
-        for key, (fn, pool) in ways.items():
-            part = pool if key == "rate" else pool[r::rounds]
-            t0 = time.perf_counter()
-            fn(part)
-            spent[key] += time.perf_counter() - t0
-            done[key] += len(part)
-    rates = {key: done[key] / max(spent[key], 1e-9) for key in ways}
+    rates = _timed_rounds(ways, texts, rounds)
     rate = rates["rate"]
     res: dict[str, Any] = {
         "rate": round(rate, 2),
@@ -149,7 +139,7 @@ def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_basel
         "dtype": str(getattr(encoder, "dtype", "float32")),
         "threads": _threads(),
         "workers": int(getattr(encoder, "workers", 1)),
-        "model": f"{scorer.name}@{scorer.revision}",
+        "model": str(ModelKey.of_scorer(scorer)),
         "device": str(getattr(encoder, "device", "cpu")),
         "load_s": round(load_s, 2),
         "peak_rss_mb": round(peak_rss_mb(), 1),
@@ -163,6 +153,23 @@ def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_basel
         theirs = [s.label for s in fp32.score(texts)]
         res["label_agreement_fp32"] = round(sum(a == b for a, b in zip(mine, theirs, strict=True)) / len(texts), 4)
     return res
+
+
+def _timed_rounds(ways: dict[str, tuple[Any, list[str]]], texts: list[str], rounds: int) -> dict[str, float]:
+    """Texts per second of each way, the ways taking turns: "rate" scores all its texts each round, every other
+    way its next slice."""
+    for key, (fn, _) in ways.items():  # warm-up (allocations, lazy init, worker threads)
+        fn(texts[:64] if key == "rate" else texts[:2])
+    spent = dict.fromkeys(ways, 0.0)
+    done = dict.fromkeys(ways, 0)
+    for r in range(rounds):
+        for key, (fn, pool) in ways.items():
+            part = pool if key == "rate" else pool[r::rounds]
+            t0 = time.perf_counter()
+            fn(part)
+            spent[key] += time.perf_counter() - t0
+            done[key] += len(part)
+    return {key: done[key] / max(spent[key], 1e-9) for key in ways}
 
 
 def _threads() -> int:

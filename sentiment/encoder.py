@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from brandpulse.errors import ModelError
-from sentiment.convert import MODEL_NAME, install_default_model, read_marker
+from sentiment.convert import read_marker
 
 if TYPE_CHECKING:
     import torch
 
-    from brandpulse.config import ModelConfig
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +249,7 @@ def plan_cpu_workers(workers: int, threads: int) -> tuple[int, int]:
 
 
 def apply_adapter(model: Any, path: Path | str) -> str:
-    """Add a LoRA adapter saved by `sentiment.train.train_adapter` (W += B @ A per layer); returns its sha256[:8].
+    """Add a LoRA adapter saved by `sentiment.training.train_adapter` (W += B @ A per layer); returns its sha256[:8].
 
     Applied in fp32 before any dtype cast. A file whose layer names or shapes do not fit the model is a ModelError.
     """
@@ -351,62 +350,3 @@ def _commit_hash(model: Any) -> str | None:
 def _why(exc: BaseException) -> str:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-
-
-# -- from config ----------------------------------------------------------------------
-
-
-def load_bundled_encoder(cache_dir: Path | str | None = None, **options: Any) -> Encoder:
-    """The bundled multilingual-e5-small (converted on first use), loaded with no network."""
-    model_dir = install_default_model(Path(cache_dir).expanduser() if cache_dir else None)
-    return _encoder_class(options, cache_dir)(model_dir, local_files_only=True, name=options.pop("name", MODEL_NAME),
-                                              **options)
-
-
-def _encoder_class(options: dict[str, Any], cache_dir: Path | str | None) -> Any:
-    """`Encoder`, or the ONNX Runtime one when options["runtime"] (popped) asks for it."""
-    runtime = str(options.pop("runtime", "torch") or "torch")
-    if runtime == "torch":
-        return Encoder
-    from functools import partial
-
-    from sentiment.onnx_runtime import OnnxEncoder
-
-    return partial(OnnxEncoder, quantize=runtime == "onnx", cache_dir=cache_dir)
-
-
-def load_encoder(model_cfg: ModelConfig, adapter: Path | str | None = None) -> Encoder:
-    """The encoder `[model] encoder` names: "bundled", a Hugging Face id, or a local dir.
-
-    A hub id is fetched only when HF_HUB_OFFLINE is not set. If it cannot be loaded, the bundled model
-    is used instead and a warning says why.
-    """
-    options: dict[str, Any] = {
-        "device": model_cfg.device,
-        "threads": model_cfg.threads,
-        "max_length": model_cfg.max_length,
-        "batch_size": model_cfg.batch_size,
-        "cpu_dtype": getattr(model_cfg, "cpu_dtype", "float32"),
-        "workers": getattr(model_cfg, "cpu_workers", 1),
-        "adapter": adapter,
-        "runtime": getattr(model_cfg, "runtime", "torch"),
-    }
-    wanted = (model_cfg.encoder or BUNDLED).strip()
-    if wanted.lower() == BUNDLED:
-        return load_bundled_encoder(model_cfg.cache_dir, **options)
-    local = Path(wanted).expanduser()
-    try:
-        source = str(local) if local.is_dir() else wanted
-        opts = dict(options)
-        return _encoder_class(opts, model_cfg.cache_dir)(source, local_files_only=local.is_dir() or hub_offline(),
-                                                          **opts)
-    except ModelError as exc:
-        offline = " (HF_HUB_OFFLINE is set, so only local files were tried)" if hub_offline() else ""
-        log.warning(
-            "encoder %r could not be loaded%s: %s; falling back to the bundled %s",
-            wanted,
-            offline,
-            _why(exc.__cause__ or exc),
-            MODEL_NAME,
-        )
-        return load_bundled_encoder(model_cfg.cache_dir, **options)

@@ -18,8 +18,10 @@ from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
+from sqlalchemy import Engine
 
 from brandpulse.errors import InputFileError
+from brandpulse.store.labels import human_labels
 from brandpulse.types import EMOTIONS, SENTIMENTS
 
 
@@ -28,6 +30,16 @@ class EvalSet:
     texts: list[str]
     labels: list[str] | list[frozenset[str]]
     langs: list[str]
+
+
+def human_eval_set(engine: Engine, task: str) -> EvalSet:
+    """The corrections people made in the dashboard, as an evaluation set for `task`."""
+    rows = human_labels(engine, task)
+    texts = [text for text, _, _ in rows]
+    langs = [lang or "all" for _, lang, _ in rows]
+    if task == "sentiment":
+        return EvalSet(texts, [lab for _, _, lab in rows], langs)
+    return EvalSet(texts, [frozenset(p for p in lab.split(";") if p and p != "neutral") for _, _, lab in rows], langs)
 
 
 def read_eval_file(path: Path, task: str) -> EvalSet:

@@ -13,10 +13,9 @@ from typing import Protocol
 
 import numpy as np
 
-from brandpulse.config import ModelConfig
 from brandpulse.errors import ModelError
 from brandpulse.types import SENTIMENTS, SentimentScore
-from sentiment.heads import HEADS_DIR, Heads, load_heads
+from sentiment.heads_io import Heads
 from sentiment.normalize import normalize_post
 
 log = logging.getLogger(__name__)
@@ -146,23 +145,3 @@ def heads_adapter(heads: Heads, heads_dir: Path) -> Path | None:
         raise ModelError(f"encoder adapter {path} does not match heads.json (sha256 {digest[:12]}…)",
                          hint="Reinstall brandpulse, or retrain with `brandpulse model train`.")
     return path
-
-
-def load_scorer(cfg: ModelConfig) -> Scorer:
-    """The configured scorer: a hub sentiment model when set and loadable, else the bundled one."""
-    from sentiment.encoder import load_encoder
-
-    heads_dir = Path(cfg.heads_dir).expanduser() if cfg.heads_dir else HEADS_DIR
-    heads = load_heads(heads_dir)
-    encoder = load_encoder(cfg, adapter=heads_adapter(heads, heads_dir))
-    bundled = EmbeddingScorer(
-        encoder, heads, uncertain_threshold=cfg.uncertain_threshold, batch_size=cfg.batch_size,
-        max_length=cfg.max_length,
-    )
-    if cfg.sentiment_model_id:
-        from sentiment.hub import load_hub_scorer
-
-        hub = load_hub_scorer(cfg, emotion_from=bundled)
-        if hub is not None:
-            return hub
-    return bundled

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from brandpulse.store.engine import make_engine
 from brandpulse.store.migrate import upgrade
-from brandpulse.types import AuthorRef, Engagement, Mention
+from brandpulse.types import SENTIMENTS, AuthorRef, Engagement, Mention, SentimentScore
 
 PG_URL = os.environ.get("BRANDPULSE_TEST_DATABASE_URL")
 REPO = Path(__file__).resolve().parent.parent
@@ -62,3 +62,19 @@ def make_mention(i: int, *, brand: str = "Nimbus", text: str | None = None, hour
         engagement=Engagement(likes=i % 5, reposts=i % 3, replies=0),
         brand=brand,
     )
+
+
+def make_score(label: str, model: str = "m", revision: str = "r", *, p: float = 0.9) -> SentimentScore:
+    """A score with `p` on `label` and the rest split evenly over the other sentiments (sums to 1)."""
+    rest = round((1.0 - p) / 2, 4) if label in SENTIMENTS else round((1.0 - p) / 3, 4)
+    probs = {s: (p if s == label else rest) for s in SENTIMENTS}
+    return SentimentScore(label, probs, p, {"anger": 0.7 if label == "negative" else 0.0}, model, revision,
+                          ("anger",) if label == "negative" else ())
+
+
+def score_all(engine: Engine, label_of: Callable[[str], str], model: str = "m", revision: str = "r") -> int:
+    """Score every mention this model has not scored with `label_of(text)`; returns how many were new."""
+    from brandpulse.store.scores import pending_mentions, save_scores
+
+    pending = pending_mentions(engine, model, revision, 1_000_000)
+    return save_scores(engine, [(p.id, make_score(label_of(p.text), model, revision)) for p in pending])

@@ -14,13 +14,15 @@ from tests.conftest import make_mention
 EPISODE_HOUR = 100
 
 
-def seed_week(engine: Engine) -> None:
+def seed_week(engine: Engine, episode_text: str = "{brand} outage again, refund now #{i}") -> None:
+    """130 hours of Nimbus and Orbita mentions, scored by model "m@r", and the alert a Nimbus episode raises
+    (the episode's posts read `episode_text`, formatted with brand and i)."""
     ms, i = [], 0
     for h in range(130):
         for brand, n in (("Nimbus", 12 if h == EPISODE_HOUR else 4), ("Orbita", 2)):
             for k in range(n):
                 neg = (h == EPISODE_HOUR and brand == "Nimbus") or (k == 0 and h % 3 == 0)
-                text = (f"{brand} outage again, refund now #{i}" if h == EPISODE_HOUR and brand == "Nimbus"
+                text = (episode_text.format(brand=brand, i=i) if h == EPISODE_HOUR and brand == "Nimbus"
                         else (f"{brand} meh {i}" if neg else f"{brand} is great {i}"))
                 ms.append(make_mention(i, brand=brand, hours=h + k / 60, text=text, author=f"a{i % 9}",
                                        followers=10 * (i % 50)))

@@ -100,7 +100,7 @@ def test_check_stores_alert_with_evidence_and_is_idempotent(engine) -> None:
     by_id = {m.native_id: m for m in ms}
     save_scores(engine, [(p.id, _neg("negative" if ("outage" in p.text or "meh" in p.text) else "positive"))
                          for p in pend])
-    assert by_id
+    assert len(pend) == len(by_id)  # every distinct mention was stored and scored
     checked = check_alerts(engine, "m@r", RULE)
     assert checked.new == 1
     alerts = alert_views(engine)

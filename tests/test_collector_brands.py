@@ -8,12 +8,13 @@ from dataclasses import replace
 from alembic import command
 from sqlalchemy import Engine, select, text
 
+from brandpulse.model_key import ModelKey
 from brandpulse.store.engine import make_engine, session_scope
 from brandpulse.store.mentions import delete_mentions_in, insert_mentions
 from brandpulse.store.migrate import alembic_config, upgrade
 from brandpulse.store.queries import brand_totals
 from brandpulse.store.schema import MentionBrandRow, MentionRow
-from brandpulse.store.scores import model_key, save_scores
+from brandpulse.store.scores import save_scores
 from brandpulse.types import SentimentScore
 from tests.conftest import make_mention
 
@@ -50,14 +51,14 @@ def test_a_post_naming_two_brands_counts_for_both(engine: Engine) -> None:
         assert s.scalar(select(MentionRow.brand).where(MentionRow.native_id == "1")) == "Nimbus"  # primary kept
 
     save_scores(engine, [(res.new_ids[("x", "1")], _score("negative")), (res.new_ids[("x", "2")], _score("positive"))])
-    totals = brand_totals(engine, model_key("m", "r1")).set_index("brand")
+    totals = brand_totals(engine, str(ModelKey("m", "r1"))).set_index("brand")
     assert totals.loc["Nimbus", "mentions"] == 2 and totals.loc["Cirrus", "mentions"] == 1
     assert totals.loc["Cirrus", "negative"] == 1 and totals.loc["Cirrus", "reach"] == 50
     assert abs(totals.loc["Cirrus", "share_of_voice"] - 1 / 3) < 0.01
 
     with session_scope(engine) as s:  # deleted upstream: out of both brands' rollups
         assert delete_mentions_in(s, [("x", "1")]) == 1
-    totals = brand_totals(engine, model_key("m", "r1")).set_index("brand")
+    totals = brand_totals(engine, str(ModelKey("m", "r1"))).set_index("brand")
     assert totals.loc["Cirrus", "mentions"] == 0 and totals.loc["Nimbus", "mentions"] == 1
     assert _links(engine) == {("2", "Nimbus")}
 

@@ -40,7 +40,7 @@ def test_overview_shows_the_alert_and_the_charts(seeded: str) -> None:
     assert "Nimbus" in alert.value and "CRITICAL" in alert.value
     charts = at.get("plotly_chart")
     assert len(charts) == 2
-    assert any("outage" in m.value for m in at.markdown)  # the evidence: top negative posts
+    assert any("outage" in t.value for t in at.text)  # the evidence: top negative posts
     brands = at.multiselect(key="brands")
     assert set(brands.value) == {"Nimbus", "Orbita"}
 
@@ -63,7 +63,7 @@ def test_empty_store_tells_the_user_what_to_do(engine, db_url: str, monkeypatch:
 
 
 def test_a_correction_in_the_dashboard_is_stored_as_a_human_label(seeded: str, engine) -> None:
-    from brandpulse.store.labels import human_eval_set
+    from sentiment.evaluate import human_eval_set
 
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.sidebar.radio(key="page").set_value("Mentions").run()
@@ -97,3 +97,30 @@ def test_negative_share_uses_summed_counts_over_the_window() -> None:
     rolled = negative_share(vol, window=3)
     # (1 + 0 + 3) negatives of (10 + 0 + 4) mentions, not the mean of 10 %, n/a and 75 %
     assert round(float(rolled["negative_share"].iloc[-1]), 4) == round(4 / 14, 4)
+
+
+HOSTILE = "{brand} outage ![x](http://evil.example/a.png) [bank](http://evil) <script>alert(1)</script> #{i}"
+
+
+def test_hostile_post_markdown_and_html_are_shown_as_literal_text(engine, db_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    seed_week(engine, episode_text=HOSTILE)
+    cfg = tmp_path / "brandpulse.toml"
+    cfg.write_text("[[brands]]\nname='Nimbus'\n[[brands]]\nname='Orbita'\n", encoding="utf-8")
+    monkeypatch.setenv("BRANDPULSE_DATABASE_URL", db_url)
+    monkeypatch.setenv("BRANDPULSE_CONFIG", str(cfg))
+    literal = "![x](http://evil.example/a.png) [bank](http://evil) <script>alert(1)</script>"
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    # the alert's evidence quotes the posts as plain text, character for character ...
+    assert any(literal in t.value for t in at.text)
+    # ... and no element that renders Markdown or HTML carries any of it
+    rendered = [*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.success]
+    assert not any("evil" in str(e.value) or "<script>" in str(e.value) for e in rendered)
+    at.sidebar.radio(key="page").set_value("Mentions").run()
+    at.selectbox(key="m_label").set_value("negative").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert any(literal in t for t in table["text"])  # the table cell holds the literal text
+    rendered = [*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.success]
+    assert not any("evil" in str(e.value) for e in rendered)

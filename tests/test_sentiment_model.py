@@ -16,9 +16,10 @@ import pytest
 
 from brandpulse.config import ModelConfig
 from brandpulse.types import EMOTIONS, SENTIMENTS
-from sentiment.heads import HEADS_DIR, EmotionHead, Heads, SentimentHead, load_heads
+from sentiment.heads_io import HEADS_DIR, EmotionHead, Heads, SentimentHead, load_heads
 from sentiment.hub import HubScorer, load_hub_scorer, map_labels
 from sentiment.scorer import EmbeddingScorer, postprocess
+from tests.tiny_model import tiny_bert_dir
 
 
 def _cfg(**kw: object) -> ModelConfig:
@@ -63,7 +64,7 @@ def real_scorer() -> Iterator[EmbeddingScorer]:
     mp = pytest.MonkeyPatch()
     mp.setenv("HF_HUB_OFFLINE", "1")
     mp.setenv("TRANSFORMERS_OFFLINE", "1")
-    from sentiment.scorer import load_scorer
+    from sentiment.loading import load_scorer
 
     scorer = load_scorer(_cfg())
     assert isinstance(scorer, EmbeddingScorer)
@@ -166,10 +167,14 @@ def test_uncertain_below_the_threshold() -> None:
 def test_temperature_keeps_probabilities_summing_to_one() -> None:
     rng = np.random.default_rng(0)
     head = SentimentHead(rng.normal(size=(3, 8)), rng.normal(size=3), SENTIMENTS, temperature=0.7)
-    p = head.predict_proba(rng.normal(size=(20, 8)))
+    x = rng.normal(size=(20, 8))
+    p = head.predict_proba(x)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
-    sharper = SentimentHead(head.W, head.b, SENTIMENTS, temperature=0.35).predict_proba(rng.normal(size=(20, 8)))
-    assert np.all(sharper >= 0)
+    sharper = SentimentHead(head.W, head.b, SENTIMENTS, temperature=0.35).predict_proba(x)
+    np.testing.assert_allclose(sharper.sum(axis=1), 1.0, atol=1e-9)
+    # a lower temperature keeps each row's label and makes it more confident
+    assert (sharper.argmax(axis=1) == p.argmax(axis=1)).all()
+    assert (sharper.max(axis=1) > p.max(axis=1)).all()
 
 
 # -- hub scorer with a tiny local model (fast, no network) ----------------------------------
@@ -203,23 +208,7 @@ def _fake_bundled() -> EmbeddingScorer:
 
 
 def _tiny_classifier(path: Path, id2label: dict[int, str]) -> Path:
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
-
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "bad", "great", "awful", "the", "service", "is", "ok"]
-    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                   sep_token="[SEP]", model_max_length=64)
-    cfg = BertConfig(vocab_size=len(words), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=37, max_position_embeddings=64,
-                     id2label=id2label, label2id={v: k for k, v in id2label.items()})
-    import torch
-
-    torch.manual_seed(0)
-    BertForSequenceClassification(cfg).save_pretrained(path)
-    fast.save_pretrained(path)
-    return path
+    return tiny_bert_dir(path, intermediate_size=37, id2label=id2label)
 
 
 @pytest.fixture
@@ -247,10 +236,10 @@ def test_hub_scorer_from_a_local_dir(tiny_model: Path, monkeypatch: pytest.Monke
 
 
 def test_load_scorer_uses_the_hub_model_when_set(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sentiment.encoder
-    from sentiment.scorer import load_scorer
+    import sentiment.loading
+    from sentiment.loading import load_scorer
 
-    monkeypatch.setattr(sentiment.encoder, "load_encoder", lambda cfg, adapter=None: FakeEncoder())
+    monkeypatch.setattr(sentiment.loading, "load_encoder", lambda cfg, adapter=None: FakeEncoder())
     scorer = load_scorer(_cfg(sentiment_model_id=str(tiny_model), device="cpu"))
     assert isinstance(scorer, HubScorer)
     assert isinstance(scorer.emotion_from, EmbeddingScorer)

@@ -92,3 +92,23 @@ def test_cursor_and_health_round_trip(engine) -> None:
     (h,) = source_health(engine)
     assert (h.error_count, h.last_error, h.rate_limit_remaining, h.lag_seconds) == (1, "HTTP 503", 40, 12.0)
     assert h.last_success is not None
+
+
+def test_a_mention_rescored_by_a_newer_model_shows_once_with_the_new_label(engine) -> None:
+    from brandpulse.model_key import ModelKey
+    from brandpulse.store.queries import current_model, latest_mentions
+    from tests.conftest import score_all
+
+    insert_mentions(engine, [make_mention(i, hours=i) for i in range(8)])
+    assert score_all(engine, lambda t: "negative", "model", "A") == 8
+    assert current_model(engine) == ModelKey("model", "A")
+    assert score_all(engine, lambda t: "positive", "model", "B") == 8  # the newer model re-scores history
+    assert current_model(engine) == ModelKey("model", "B")
+    latest = latest_mentions(engine, None, 50)  # "Latest mentions" on the Overview page
+    page = latest_mentions(engine, "Nimbus", 100, None)  # the Mentions page, no label filter
+    for df in (latest, page):
+        assert sorted(df["id"]) == sorted(set(df["id"])) and len(df) == 8
+        assert set(df["label"]) == {"positive"}
+    assert latest_mentions(engine, None, 100, "negative").empty  # model A's labels are not shown any more
+    old = latest_mentions(engine, None, 100, model=ModelKey("model", "A"))
+    assert len(old) == 8 and set(old["label"]) == {"negative"}

@@ -1,4 +1,8 @@
-"""Head training (sentiment/train.py) on tiny synthetic data with injected fake embeddings — no real model."""
+"""Head training (sentiment/training/) on tiny synthetic data with injected fake embeddings — no real model.
+
+Kept small for the default run: a few hundred rows, 3-fold CV, one shared training run (`trained`) for the
+tests that only read its result, and the n-gram model left out where a test does not look at it.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,9 @@ import pytest
 from typer.testing import CliRunner
 
 from brandpulse.types import EMOTIONS, SENTIMENTS
-from sentiment.heads import load_heads
+from sentiment.heads_io import load_heads
 from sentiment.scorer import EmbeddingScorer
-from sentiment.train import (
+from sentiment.training import (
     THRESHOLD_GRID,
     TrainPlan,
     cached_embeddings,
@@ -31,6 +35,7 @@ from sentiment.train import (
     train,
     tune_thresholds,
 )
+from tests.tiny_model import tiny_bert_dir
 
 DIM = 48
 
@@ -70,14 +75,14 @@ def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
 
 def make_data(root: Path, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
-    for rel, lang, n in (("tweeteval_sentiment/validation.csv", "en", 240), ("rusentitweet/train.csv", "ru", 300)):
+    for rel, lang, n in (("tweeteval_sentiment/validation.csv", "en", 120), ("rusentitweet/train.csv", "ru", 150)):
         rows = []
         for i in range(n):
             label = SENTIMENTS[i % 3]
             shown = label if rng.random() > 0.2 else SENTIMENTS[int(rng.integers(3))]
             rows.append([f"{shown[:3]} {lang}{i} x{int(rng.integers(50))}", label, lang])
         _write(root / rel, ["text", "label", "lang"], rows)
-    for split, n in (("train", 240), ("dev", 90)):
+    for split, n in (("train", 120), ("dev", 60)):
         for lang in ("en", "ru", "uk"):
             rows = []
             for i in range(n):
@@ -95,6 +100,20 @@ PLAN = TrainPlan(
     emotion_sets=("brighter/train_en", "brighter/train_ru", "brighter/train_uk"),
     cv_folds=3,
 )
+#: PLAN without the n-gram model (the slow part), for tests that look only at other things
+NO_NGRAMS = replace(PLAN, blend_grid=(0.0,))
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_data(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def trained(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    """One training run with seed 7 and PLAN: (heads.json metadata, heads dir)."""
+    out = tmp_path_factory.mktemp("heads")
+    return train(data_dir, out, FakeEncoder(), seed=7, plan=PLAN, cache_dir=out / "cache"), out
 
 
 def _arrays(directory: Path) -> dict[str, np.ndarray]:
@@ -105,17 +124,16 @@ def _arrays(directory: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def test_training_is_deterministic_and_tunes_thresholds(tmp_path: Path) -> None:
-    data = make_data(tmp_path / "data")
-    metas = []
-    for run in ("a", "b"):
-        metas.append(train(data, tmp_path / run, FakeEncoder(), seed=7, plan=PLAN, cache_dir=tmp_path / f"cache-{run}"))
-    a, b = _arrays(tmp_path / "a"), _arrays(tmp_path / "b")
+def test_training_is_deterministic_and_tunes_thresholds(trained: tuple[dict[str, Any], Path], data_dir: Path,
+                                                        tmp_path: Path) -> None:
+    meta, first = trained
+    again = train(data_dir, tmp_path / "b", FakeEncoder(), seed=7, plan=PLAN, cache_dir=tmp_path / "cache-b")
+    a, b = _arrays(first), _arrays(tmp_path / "b")
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-    assert (tmp_path / "a" / "heads.json").read_text() == (tmp_path / "b" / "heads.json").read_text()
-    meta = metas[0]
+    assert (first / "heads.json").read_text() == (tmp_path / "b" / "heads.json").read_text()
+    assert again == meta
     thresholds = np.array(list(meta["emotion"]["thresholds"].values()))
     assert set(np.round(thresholds, 2)) <= set(THRESHOLD_GRID)
     assert not np.allclose(thresholds, 0.5)  # tuned, not the default
@@ -132,20 +150,20 @@ def test_training_is_deterministic_and_tunes_thresholds(tmp_path: Path) -> None:
     assert "disgust" not in dev["brighter/dev_en"]["per_emotion_f1"]
     assert all(m["macro_f1"] > 0.5 for m in dev.values())
 
-    heads = load_heads(tmp_path / "a")
+    heads = load_heads(first)
     scorer = EmbeddingScorer(FakeEncoder(), heads)
     got = scorer.score(["pos en1 x1", "neg ru2 x2", "joy anger uk3"])
     assert [s.label for s in got[:2]] == ["positive", "negative"]
     assert "joy" in got[2].emotion_labels
 
 
-def test_per_language_thresholds_are_tuned_saved_and_used(tmp_path: Path) -> None:
-    data = make_data(tmp_path / "data")
-    meta = train(data, tmp_path / "h", FakeEncoder(), seed=7, plan=PLAN, cache_dir=tmp_path / "cache")
+def test_per_language_thresholds_are_tuned_saved_and_used(trained: tuple[dict[str, Any], Path], data_dir: Path,
+                                                          tmp_path: Path) -> None:
+    meta, out = trained
     by_lang = meta["emotion"]["thresholds_by_language"]
     assert set(by_lang) == {"en", "ru", "uk"}
     assert by_lang["en"]["disgust"] == meta["emotion"]["thresholds"]["disgust"]  # en never marks disgust: pooled
-    heads = load_heads(tmp_path / "h")
+    heads = load_heads(out)
     assert set(heads.emotion.lang_thresholds) == {"en", "ru", "uk"}
     for lang, want in by_lang.items():
         np.testing.assert_allclose(heads.emotion.lang_thresholds[lang], list(want.values()), atol=1e-6)
@@ -155,16 +173,15 @@ def test_per_language_thresholds_are_tuned_saved_and_used(tmp_path: Path) -> Non
     np.testing.assert_allclose(rows[2], heads.emotion.thresholds)
     np.testing.assert_allclose(rows[3], heads.emotion.lang_thresholds["ru"])
 
-    flat = train(data, tmp_path / "flat", FakeEncoder(), seed=7, plan=replace(PLAN, threshold_per_language=False),
-                 cache_dir=tmp_path / "cache")
+    flat = train(data_dir, tmp_path / "flat", FakeEncoder(), seed=7,
+                 plan=replace(NO_NGRAMS, threshold_per_language=False), cache_dir=tmp_path / "cache")
     assert flat["emotion"]["thresholds_by_language"] == {}
     assert load_heads(tmp_path / "flat").emotion.lang_thresholds == {}
 
 
-def test_a_different_seed_changes_the_cv_split_but_not_the_api(tmp_path: Path) -> None:
-    data = make_data(tmp_path / "data")
-    m1 = train(data, tmp_path / "a", FakeEncoder(), seed=1, plan=PLAN, cache_dir=tmp_path / "cache")
-    m2 = train(data, tmp_path / "b", FakeEncoder(), seed=2, plan=PLAN, cache_dir=tmp_path / "cache")
+def test_a_different_seed_changes_the_cv_split_but_not_the_api(data_dir: Path, tmp_path: Path) -> None:
+    m1 = train(data_dir, tmp_path / "a", FakeEncoder(), seed=1, plan=NO_NGRAMS, cache_dir=tmp_path / "cache")
+    m2 = train(data_dir, tmp_path / "b", FakeEncoder(), seed=2, plan=NO_NGRAMS, cache_dir=tmp_path / "cache")
     assert m1["sentiment"]["metrics"]["cross_validated"] != m2["sentiment"]["metrics"]["cross_validated"]
 
 
@@ -225,7 +242,7 @@ def test_label_mappings() -> None:
 
 
 def test_cli_model_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sentiment.encoder
+    import sentiment.loading
     from brandpulse.cli import app
 
     data = make_data(tmp_path / "data")
@@ -235,12 +252,13 @@ def test_cli_model_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         runtimes.append(cfg.runtime)
         return FakeEncoder()
 
-    monkeypatch.setattr(sentiment.encoder, "load_encoder", fake_load_encoder)
+    monkeypatch.setattr(sentiment.loading, "load_encoder", fake_load_encoder)
     monkeypatch.setenv("BRANDPULSE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("BRANDPULSE_MODEL__RUNTIME", "onnx")  # a scoring setting; training still uses torch
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "heads"
-    res = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--out", str(out), "--seed", "5", "--json"])
+    res = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--out", str(out), "--seed", "5", "--json",
+                                   "--thresholds", "dev"])  # the default plan, thresholds without CV (faster)
     assert res.exit_code == 0, res.output
     meta = json.loads(res.output.strip().splitlines()[-1])
     assert meta["seed"] == 5
@@ -255,21 +273,8 @@ def test_cli_model_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def _tiny_encoder_dir(path: Path) -> Path:
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", *SENTIMENTS, "pos", "neg", "neu", *EMOTIONS]
-    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                   sep_token="[SEP]", model_max_length=64)
-    cfg = BertConfig(vocab_size=len(words), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=37, max_position_embeddings=64)
-    torch.manual_seed(0)
-    BertModel(cfg, add_pooling_layer=False).save_pretrained(path)
-    fast.save_pretrained(path)
-    return path
+    words = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", *SENTIMENTS, "pos", "neg", "neu", *EMOTIONS)
+    return tiny_bert_dir(path, words, intermediate_size=37, pooler=False)
 
 
 TINY_ADAPTER = {
@@ -286,7 +291,7 @@ def test_lora_adapter_is_deterministic_and_applies(tmp_path: Path) -> None:
 
     from brandpulse.errors import ModelError
     from sentiment.encoder import Encoder, apply_adapter
-    from sentiment.train import AdapterPlan, adapter_holdout, train_adapter
+    from sentiment.training import AdapterPlan, adapter_holdout, train_adapter
 
     data = make_data(tmp_path / "data")
     model_dir = _tiny_encoder_dir(tmp_path / "tiny")
@@ -322,21 +327,23 @@ def test_lora_adapter_is_deterministic_and_applies(tmp_path: Path) -> None:
 
 
 def test_cli_train_with_lora_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sentiment.train
+    import sentiment.training
     from brandpulse.cli import app
     from brandpulse.config import ModelConfig
-    from sentiment.scorer import load_scorer
+    from sentiment.loading import load_scorer
 
     data = make_data(tmp_path / "data")
     model_dir = _tiny_encoder_dir(tmp_path / "tiny")
-    original = sentiment.train.train_adapter
-    tiny = sentiment.train.AdapterPlan(**TINY_ADAPTER)  # type: ignore[arg-type]
-    monkeypatch.setattr(sentiment.train, "train_adapter", lambda d, e, f, **kw: original(d, e, f, plan=tiny, **kw))
+    original = sentiment.training.train_adapter
+    tiny = sentiment.training.AdapterPlan(**TINY_ADAPTER)  # type: ignore[arg-type]
+    monkeypatch.setattr(sentiment.training, "train_adapter", lambda d, e, f, **kw: original(d, e, f, plan=tiny, **kw))
+    monkeypatch.setattr(sentiment.training, "TrainPlan", lambda: PLAN)  # small (thresholds from dev below: no CV)
     monkeypatch.setenv("BRANDPULSE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("BRANDPULSE_MODEL__ENCODER", str(model_dir))
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "heads"
-    res = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--out", str(out), "--lora", "--json"])
+    args = ["model", "train", "--data", str(data), "--out", str(out), "--thresholds", "dev", "--json"]
+    res = CliRunner().invoke(app, [*args, "--lora"])
     assert res.exit_code == 0, res.output
     meta = json.loads(res.output.strip().splitlines()[-1])
     assert meta["encoder"]["adapter"]["file"] == "encoder_lora.npz"
@@ -346,24 +353,25 @@ def test_cli_train_with_lora_end_to_end(tmp_path: Path, monkeypatch: pytest.Monk
     scorer = load_scorer(cfg)
     assert "+lora-" in scorer.revision
     assert len(scorer.score(["pos", "neg", ""])) == 3
-    # retraining without --lora reuses the kept adapter; --no-adapter drops it
-    again = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--out", str(out), "--json"])
+    # retraining without --lora reuses the kept adapter; --no-adapter drops it (heads without the n-gram model: faster)
+    monkeypatch.setattr(sentiment.training, "TrainPlan", lambda: NO_NGRAMS)
+    again = CliRunner().invoke(app, args)
     assert again.exit_code == 0, again.output
     reused = json.loads(again.output.strip().splitlines()[-1])["encoder"]["adapter"]
     assert reused["sha256"] == meta["encoder"]["adapter"]["sha256"]
-    plain = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--out", str(out), "--no-adapter", "--json"])
+    plain = CliRunner().invoke(app, [*args, "--no-adapter"])
     assert plain.exit_code == 0, plain.output
     assert not (out / "encoder_lora.npz").exists()
     assert "+lora-" not in load_scorer(cfg).revision
 
 
-def test_ngram_model_is_blended_where_it_measures_better(tmp_path: Path) -> None:
-    data = make_data(tmp_path / "data")
-    meta = train(data, tmp_path / "h", FakeEncoder(), seed=7, plan=PLAN, cache_dir=tmp_path / "cache")
+def test_ngram_model_is_blended_where_it_measures_better(trained: tuple[dict[str, Any], Path], data_dir: Path,
+                                                        tmp_path: Path) -> None:
+    meta, out = trained
     info = meta["emotion"]["ngrams"]
     oof = meta["emotion"]["metrics"]["cross_validated"]
     assert set(oof) == {"all", "en", "ru", "uk"}
-    heads = load_heads(tmp_path / "h")
+    heads = load_heads(out)
     if info is None:  # never better on this data: nothing shipped
         assert heads.emotion.ngrams is None
         assert all(v["blended"] == v["embedding_head"] for v in oof.values())
@@ -379,7 +387,7 @@ def test_ngram_model_is_blended_where_it_measures_better(tmp_path: Path) -> None
     joy, sad = EMOTIONS.index("joy"), EMOTIONS.index("sadness")
     assert p[0, joy] > p[1, joy] + 0.2 and p[1, sad] > p[0, sad] + 0.2
 
-    off = train(data, tmp_path / "off", FakeEncoder(), seed=7, plan=replace(PLAN, blend_grid=(0.0,)),
+    off = train(data_dir, tmp_path / "off", FakeEncoder(), seed=7, plan=replace(PLAN, blend_grid=(0.0,)),
                 cache_dir=tmp_path / "cache")
     assert off["emotion"]["ngrams"] is None and load_heads(tmp_path / "off").emotion.ngrams is None
     assert off["version"] != meta["version"]

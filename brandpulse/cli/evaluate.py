@@ -11,6 +11,7 @@ from rich.table import Table
 
 from brandpulse.cli.common import ConfigOpt, JsonOpt, build_context, console, err_console, progress_bar, safe
 from brandpulse.errors import InputError
+from brandpulse.model_key import ModelKey
 
 
 def _predict(scorer: Any, texts: list[str], task: str, langs: list[str | None]) -> list[Any]:
@@ -44,7 +45,7 @@ def eval_(
         raise InputError(f"--task must be sentiment or emotion, got {task!r}")
     ctx = build_context(config)
     if human:
-        from brandpulse.store.labels import human_eval_set
+        from sentiment.evaluate import human_eval_set
 
         data: EvalSet = human_eval_set(ctx.migrated_engine(), task)
         if not data.texts:
@@ -59,7 +60,7 @@ def eval_(
     # a file's lang column picks language-specific emotion thresholds; rows without one are detected
     preds = _predict(scorer, data.texts, task, [None if lg == "all" else lg for lg in data.langs])
     out = metrics_by_language(task, data, preds)
-    out["model"] = f"{scorer.name}@{scorer.revision}"
+    out["model"] = str(ModelKey.of_scorer(scorer))
     out["task"] = task
     t = Table("lang", "n", "accuracy", "macro-F1", "macro-recall", title=f"{safe(task)} — {safe(out['model'])}")
     for lang, m in [("all", out), *out["per_language"].items()]:

@@ -56,9 +56,9 @@ def model_train(
     import shutil
     from dataclasses import replace
 
-    from sentiment.encoder import load_encoder
-    from sentiment.heads import HEADS_DIR
-    from sentiment.train import ADAPTER_FILE, DATA_SETS, TrainPlan, read_adapter_meta, train, train_adapter
+    from sentiment.heads_io import HEADS_DIR
+    from sentiment.loading import load_encoder
+    from sentiment.training import ADAPTER_FILE, DATA_SETS, TrainPlan, read_adapter_meta, train, train_adapter
 
     if thresholds not in ("train-oof", "dev"):
         raise InputError(f"--thresholds must be train-oof or dev, got {thresholds!r}")

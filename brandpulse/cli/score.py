@@ -15,7 +15,7 @@ def score(
     batch_size: Annotated[int | None, typer.Option(help="Texts per model batch.")] = None,
 ) -> None:
     """Score unscored mentions (sentiment + emotion) and update the hourly rollups."""
-    from brandpulse.scoring import score_and_record
+    from sentiment.stage import score_and_record
 
     ctx = build_context(config, model={"batch_size": batch_size})
     engine = ctx.migrated_engine()

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine, and_, delete, func, select
 from sqlalchemy.orm import Session
 
+from brandpulse.model_key import ModelKey
 from brandpulse.store.cursors import load_cursor, save_cursor_in
 from brandpulse.store.engine import session_scope
 from brandpulse.store.schema import AlertEvidenceRow, AlertRow, AuthorRow, MentionRow, ScoreRow
@@ -31,11 +32,6 @@ ACTIVE_STATES = ("open", "acknowledged")
 Outcome = Literal["new", "extended", "escalated", "unchanged"]
 #: Severity order (notice < warning < critical), names stored before issue 12 included.
 _SEVERITY_ORDER = {"low": 0, "notice": 0, "medium": 1, "warning": 1, "high": 2, "critical": 2}
-
-
-def split_model_key(model_key: str) -> tuple[str, str]:
-    model, _, revision = model_key.rpartition("@")
-    return model, revision
 
 
 @dataclass
@@ -77,7 +73,8 @@ def save_alert_position(engine: Engine, until: datetime) -> None:
 
 # --------------------------------------------------------------------------- evidence ids at detection time
 def _score_join(model_key: str) -> Any:
-    model, revision = split_model_key(model_key)
+    key = ModelKey.parse(model_key)
+    model, revision = key.name, key.revision
     return and_(ScoreRow.mention_id == MentionRow.id, ScoreRow.model == model, ScoreRow.revision == revision)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, select
 
+from brandpulse.model_key import ModelKey
 from brandpulse.store.engine import session_scope
 from brandpulse.store.schema import AuthorContactLinkRow, AuthorRow, HumanLabelRow, MentionRow, ScoreRow
 
@@ -48,11 +49,6 @@ class AuthorMention:
     p_negative: float
 
 
-def split_model_key(model_key: str) -> tuple[str, str]:
-    model, _, revision = model_key.rpartition("@")
-    return model, revision
-
-
 def author_mentions(
     engine: Engine,
     model_key: str,
@@ -62,7 +58,8 @@ def author_mentions(
     until: datetime | None = None,
 ) -> list[AuthorMention]:
     """Every scored mention (by `model_key`) of the given brands in [since, until), oldest first."""
-    model, revision = split_model_key(model_key)
+    key = ModelKey.parse(model_key)
+    model, revision = key.name, key.revision
     q = (
         select(
             MentionRow.author_id, MentionRow.id, MentionRow.brand, MentionRow.url, MentionRow.text, MentionRow.lang,

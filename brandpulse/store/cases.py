@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, or_, select, update
 
+from brandpulse.model_key import ModelKey
 from brandpulse.store.dialect import upsert_insert
 from brandpulse.store.engine import session_scope
 from brandpulse.store.schema import AuthorContactLinkRow, AuthorRow, ContactRow, CrmCaseRow, MentionRow, ScoreRow
@@ -36,18 +37,14 @@ class CaseItem:
     payload: dict[str, Any]
 
 
-def _split(model_key: str) -> tuple[str, str]:
-    model, _, revision = model_key.rpartition("@")
-    return model, revision
-
-
 def enqueue_cases(engine: Engine, model_key: str, brand: str, crm: str, *, since: datetime | None = None,
                   min_negative: float = 0.5, limit: int | None = None) -> int:
     """Queue a case for each negative mention of `brand` by an author linked to a `crm` contact (not opted out).
 
     Returns how many new rows were queued; mentions already queued (for this CRM) are left alone.
     """
-    model, revision = _split(model_key)
+    key = ModelKey.parse(model_key)
+    model, revision = key.name, key.revision
     q = (
         select(MentionRow.id, MentionRow.url, MentionRow.text, MentionRow.platform, MentionRow.created_at,
                AuthorRow.handle, ScoreRow.label, ScoreRow.p_negative, ScoreRow.p_neutral, ScoreRow.p_positive,

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from brandpulse.errors import InputError
+from brandpulse.model_key import ModelKey
 from brandpulse.store.engine import session_scope
 from brandpulse.store.rollups import hour_of
 from brandpulse.store.schema import (
@@ -67,7 +68,7 @@ def _unroll(s: Session, mention_ids: list[int]) -> int:
             n += 1
             if r.brand is None:
                 continue
-            k = (f"{r.model}@{r.revision}", r.brand, hour_of(r.created_at), r.label)
+            k = (str(ModelKey(r.model, r.revision)), r.brand, hour_of(r.created_at), r.label)
             delta_n[k] += 1
             delta_r[k] += r.author_followers or 0
     for k in sorted(delta_n):

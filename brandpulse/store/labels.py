@@ -10,7 +10,6 @@ from brandpulse.errors import InputError
 from brandpulse.store.engine import session_scope
 from brandpulse.store.schema import HumanLabelRow, MentionRow
 from brandpulse.types import EMOTIONS, SENTIMENTS, utcnow
-from sentiment.evaluate import EvalSet
 
 
 def save_human_label(
@@ -35,16 +34,11 @@ def save_human_label(
         row.labeled_at = utcnow()
 
 
-def human_eval_set(engine: Engine, task: str) -> EvalSet:
+def human_labels(engine: Engine, task: str) -> list[tuple[str, str | None, str]]:
+    """(text, lang, label) of every mention a person labelled for `task` ("sentiment": the label; "emotion":
+    the `;`-joined emotions, "neutral" = none)."""
     col = HumanLabelRow.sentiment if task == "sentiment" else HumanLabelRow.emotions
     q = select(MentionRow.text, MentionRow.lang, col).join(MentionRow, MentionRow.id == HumanLabelRow.mention_id)
-    q = q.where(col.is_not(None))
-    texts: list[str] = []
-    labels: list[object] = []
-    langs: list[str] = []
+    q = q.where(col.is_not(None)).order_by(HumanLabelRow.id)
     with session_scope(engine) as s:
-        for text, lang, lab in s.execute(q):
-            texts.append(text)
-            langs.append(lang or "all")
-            labels.append(lab if task == "sentiment" else frozenset(p for p in (lab or "").split(";") if p and p != "neutral"))
-    return EvalSet(texts, labels, langs)  # type: ignore[arg-type]
+        return [(text, lang, str(lab)) for text, lang, lab in s.execute(q)]

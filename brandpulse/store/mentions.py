@@ -10,6 +10,7 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from brandpulse.errors import StoreError
+from brandpulse.model_key import ModelKey
 from brandpulse.store import postgres_bulk, sqlite_bulk
 from brandpulse.store.engine import session_scope
 from brandpulse.store.schema import MentionBrandRow, MentionRow, RollupRow, ScoreRow
@@ -84,7 +85,7 @@ def _unroll(session: Session, mention_ids: Sequence[int]) -> None:
     for r in session.execute(q):
         if r.brand is None:
             continue
-        row = session.get(RollupRow, (f"{r.model}@{r.revision}", r.brand, hour_of(r.created_at), r.label))
+        row = session.get(RollupRow, (str(ModelKey(r.model, r.revision)), r.brand, hour_of(r.created_at), r.label))
         if row is not None:
             row.count = max(0, row.count - 1)
             row.reach = max(0, row.reach - (r.author_followers or 0))

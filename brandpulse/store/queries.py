@@ -10,29 +10,53 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, literal, select
 
+from brandpulse.model_key import ModelKey
 from brandpulse.store.engine import session_scope
 from brandpulse.store.schema import AlertRow, AuthorRow, CursorRow, MentionRow, RollupRow, ScoreRow
 
 
-def latest_model_key(engine: Engine) -> str | None:
-    """The model key whose rollups cover the most mentions (what the dashboard shows by default)."""
+def current_model(engine: Engine) -> ModelKey | None:
+    """The model the dashboard shows: the one whose rollups cover the most mentions; of models covering as
+    many, the one that scored last (a newer model that re-scored everything replaces the old one)."""
     q = select(RollupRow.model_key, func.sum(RollupRow.count).label("n")).group_by(RollupRow.model_key)
     with session_scope(engine) as s:
         rows = list(s.execute(q))
-    return max(rows, key=lambda r: r.n).model_key if rows else None
+        if not rows:
+            return None
+        most = max(r.n for r in rows)
+        keys = [ModelKey.parse(r.model_key) for r in rows if r.n == most]
+        if len(keys) == 1:
+            return keys[0]
+
+        def last_score(key: ModelKey) -> int:
+            return int(s.scalar(select(func.max(ScoreRow.id)).where(ScoreRow.model == key.name,
+                                                                  ScoreRow.revision == key.revision)) or 0)
+
+        return max(keys, key=last_score)
+
+
+def latest_model_key(engine: Engine) -> str | None:
+    """`current_model` as its "name@revision" string (what rollups and alerts are keyed by)."""
+    key = current_model(engine)
+    return str(key) if key is not None else None
+
+
+def _score_of(key: ModelKey) -> Any:
+    """Join condition: a mention's score from model `key` (one per mention, so a re-scored mention shows once)."""
+    return and_(ScoreRow.mention_id == MentionRow.id, ScoreRow.model == key.name, ScoreRow.revision == key.revision)
 
 
 def rollups(
     engine: Engine,
-    model_key: str,
+    model_key: ModelKey | str,
     brands: list[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> pd.DataFrame:
     q = select(RollupRow.brand, RollupRow.hour, RollupRow.sentiment, RollupRow.count, RollupRow.reach).where(
-        RollupRow.model_key == model_key
+        RollupRow.model_key == str(model_key)
     )
     if brands:
         q = q.where(RollupRow.brand.in_(brands))
@@ -48,7 +72,7 @@ def rollups(
     return df
 
 
-def volume_by_sentiment(engine: Engine, model_key: str, brands: list[str] | None = None,
+def volume_by_sentiment(engine: Engine, model_key: ModelKey | str, brands: list[str] | None = None,
                         freq: str = "h") -> pd.DataFrame:
     """brand × period × sentiment counts (period = hour or day), for the volume/sentiment charts."""
     df = rollups(engine, model_key, brands)
@@ -58,7 +82,7 @@ def volume_by_sentiment(engine: Engine, model_key: str, brands: list[str] | None
     return df.groupby(["brand", "period", "sentiment"], as_index=False)[["count", "reach"]].sum()
 
 
-def brand_totals(engine: Engine, model_key: str) -> pd.DataFrame:
+def brand_totals(engine: Engine, model_key: ModelKey | str) -> pd.DataFrame:
     """Per brand: mentions, negative share, reach — also the share of voice."""
     df = rollups(engine, model_key)
     if df.empty:
@@ -100,12 +124,17 @@ def counts(engine: Engine) -> dict[str, int]:
         }
 
 
-def latest_mentions(engine: Engine, brand: str | None = None, limit: int = 50, label: str | None = None) -> pd.DataFrame:
+def latest_mentions(engine: Engine, brand: str | None = None, limit: int = 50, label: str | None = None,
+                    model: ModelKey | None = None) -> pd.DataFrame:
+    """The newest mentions with their score from `model` (default: `current_model`), each mention once;
+    label and confidence are empty where that model has not scored the mention yet."""
+    key = model if model is not None else current_model(engine)
+    score_of = _score_of(key) if key is not None else literal(False)
     q = (
         select(MentionRow.id, MentionRow.created_at, MentionRow.brand, MentionRow.platform, MentionRow.author_handle,
                MentionRow.lang, MentionRow.text, ScoreRow.label, ScoreRow.confidence)
-        .outerjoin(ScoreRow, ScoreRow.mention_id == MentionRow.id)
-        .order_by(MentionRow.created_at.desc())
+        .outerjoin(ScoreRow, score_of)
+        .order_by(MentionRow.created_at.desc(), MentionRow.id.desc())
         .limit(limit)
     )
     if brand:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from brandpulse.model_key import ModelKey
 from brandpulse.store.dialect import upsert_insert
 from brandpulse.store.dirty_hours import mark_dirty_hours
 from brandpulse.store.schema import RollupRow
@@ -20,7 +21,7 @@ def hour_of(ts: datetime) -> datetime:
 
 
 def add_to_rollups(
-    session: Session, model_key: str, items: Iterable[tuple[str | None, datetime, str, int | None]]
+    session: Session, model_key: ModelKey | str, items: Iterable[tuple[str | None, datetime, str, int | None]]
 ) -> int:
     """Add (brand, created_at, label, followers) items to the rollups; returns rows touched."""
     counts: Counter[tuple[str, datetime, str]] = Counter()
@@ -36,7 +37,7 @@ def add_to_rollups(
     table = RollupRow.__table__
     # Sorted so concurrent scoring workers lock rollup rows in one order (no deadlock on PostgreSQL).
     rows = [
-        {"model_key": model_key, "brand": b, "hour": h, "sentiment": s, "count": c, "reach": reach[(b, h, s)]}
+        {"model_key": str(model_key), "brand": b, "hour": h, "sentiment": s, "count": c, "reach": reach[(b, h, s)]}
         for (b, h, s), c in sorted(counts.items())
     ]
     stmt = upsert_insert(session, table).values(rows)
@@ -45,5 +46,5 @@ def add_to_rollups(
         set_={"count": table.c.count + stmt.excluded.count, "reach": table.c.reach + stmt.excluded.reach},
     )
     session.execute(stmt)
-    mark_dirty_hours(session, model_key, {(b, h) for b, h, _ in counts})
+    mark_dirty_hours(session, str(model_key), {(b, h) for b, h, _ in counts})
     return len(rows)

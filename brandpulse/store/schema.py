@@ -126,6 +126,21 @@ class ScoreRow(Base):
     scored_at: Mapped[datetime]
 
 
+class ScoreClaimRow(Base):
+    """A scoring worker's lease on a mention for one model: taken before scoring, deleted with the saved score.
+
+    A lease older than the scoring stage's `lease_s`, or held by a process of this host that is gone, is taken
+    over by the next worker, so a killed worker's mentions are scored again.
+    """
+
+    __tablename__ = "score_claims"
+
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+    model_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    claimed_by: Mapped[str] = mapped_column(String(255))
+    claimed_at: Mapped[datetime]
+
+
 class HumanLabelRow(Base):
     """Corrections made by people in the dashboard, kept apart from model scores."""
 

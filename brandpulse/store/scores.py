@@ -1,19 +1,35 @@
-"""Scores: finding unscored mentions and saving a batch of scores with their rollups, atomically."""
+"""Scores: finding unscored mentions, claiming them for one worker, and saving a batch of scores with their
+rollups, atomically.
+
+Claims (`score_claims`, one row per mention × model) let several scoring workers share one store, SQLite
+included: a worker takes a lease on a chunk in one short INSERT … SELECT … ON CONFLICT statement, scores it
+outside any transaction, and saves the scores and drops its claims in one transaction. A lease older than
+`lease_s`, or held by a process of this host that no longer runs, is taken over, so nothing a killed worker
+claimed stays unscored.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select, update
+from sqlalchemy import Engine, and_, delete, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from brandpulse.model_key import ModelKey
 from brandpulse.store.dialect import upsert_insert
 from brandpulse.store.engine import session_scope
 from brandpulse.store.rollups import add_to_rollups
-from brandpulse.store.schema import MentionBrandRow, MentionRow, ScoreRow
+from brandpulse.store.schema import MentionBrandRow, MentionRow, ScoreClaimRow, ScoreRow
 from brandpulse.types import SentimentScore, utcnow
+
+#: Seconds a claim holds before another worker may take the mentions over (a chunk scores in seconds).
+DEFAULT_LEASE_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -23,71 +39,116 @@ class PendingMention:
     lang: str | None
 
 
-def model_key(model: str, revision: str) -> str:
-    return f"{model}@{revision}"
+def as_key(model: ModelKey | str, revision: str | None = None) -> ModelKey:
+    """A ModelKey from a ModelKey, a "name@revision" string, or a (name, revision) pair."""
+    if isinstance(model, ModelKey):
+        return model
+    return ModelKey(model, revision) if revision is not None else ModelKey.parse(model)
 
 
-def _pending_query(model: str, revision: str, limit: int) -> Any:
+def worker_id() -> str:
+    """This process's name in claims: "host:pid:random" (the pid lets a restart on this host reclaim at once)."""
+    return f"{socket.gethostname()[:180]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _unscored(key: ModelKey) -> Any:
+    return and_(ScoreRow.mention_id == MentionRow.id, ScoreRow.model == key.name, ScoreRow.revision == key.revision)
+
+
+def _pending_query(key: ModelKey, limit: int) -> Any:
     return (
         select(MentionRow.id, MentionRow.text, MentionRow.lang)
-        .outerjoin(
-            ScoreRow,
-            and_(ScoreRow.mention_id == MentionRow.id, ScoreRow.model == model, ScoreRow.revision == revision),
-        )
+        .outerjoin(ScoreRow, _unscored(key))
         .where(ScoreRow.id.is_(None))
         .order_by(MentionRow.id)
         .limit(limit)
     )
 
 
-def pending_mentions(engine: Engine, model: str, revision: str, limit: int) -> list[PendingMention]:
-    """Mentions with no score from this model revision, oldest first."""
+def pending_mentions(engine: Engine, model: ModelKey | str, revision: str | None = None,
+                     limit: int = 1000) -> list[PendingMention]:
+    """Mentions with no score from this model, oldest first (claims are not looked at)."""
     with session_scope(engine) as s:
-        return [PendingMention(r.id, r.text, r.lang) for r in s.execute(_pending_query(model, revision, limit))]
+        return [PendingMention(r.id, r.text, r.lang) for r in s.execute(_pending_query(as_key(model, revision), limit))]
 
 
-def claim_pending_in(session: Session, model: str, revision: str, limit: int) -> list[PendingMention]:
-    """Like `pending_mentions`, inside the caller's transaction, locking the rows it returns.
+def release_dead_claims(engine: Engine) -> int:
+    """Drop the claims of processes of this host that no longer run (a killed worker); returns how many."""
+    host = socket.gethostname()[:180]
+    with session_scope(engine) as s:
+        holders = set(s.scalars(select(ScoreClaimRow.claimed_by).where(ScoreClaimRow.claimed_by.like(f"{host}:%"))))
+        dead = [h for h in holders if not _pid_alive(h.split(":")[-2])]
+        if not dead:
+            return 0
+        gone = s.scalars(delete(ScoreClaimRow).where(ScoreClaimRow.claimed_by.in_(dead)).returning(ScoreClaimRow.mention_id))
+        return len(list(gone))
 
-    On PostgreSQL the rows are claimed with `FOR UPDATE SKIP LOCKED`, so several scoring workers
-    against one database each take a different batch; the locks go with the transaction that
-    saves the scores. SQLite has one writer at a time and ignores the clause.
+
+def _pid_alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim_pending(engine: Engine, key: ModelKey, worker: str, limit: int,
+                  lease_s: float = DEFAULT_LEASE_S) -> list[PendingMention]:
+    """Lease up to `limit` unscored, unclaimed mentions to `worker`, oldest first, and return them.
+
+    One INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE statement: it takes SQLite's write lock before it
+    reads, and on PostgreSQL a row another worker just claimed is only taken over when that lease expired
+    (the conflict re-checks the committed row), so no mention is leased to two live workers.
     """
-    q = _pending_query(model, revision, limit)
-    if session.get_bind().dialect.name != "postgresql":
-        return [PendingMention(r.id, r.text, r.lang) for r in session.execute(q)]
-    q = q.with_for_update(of=MentionRow, skip_locked=True)
-    while True:
-        claimed = [PendingMention(r.id, r.text, r.lang) for r in session.execute(q)]
-        if not claimed:
-            return []
-        # The claim's snapshot predates its locks: a row another worker scored and committed
-        # between the two is unlocked again and looks unscored. A fresh statement (READ
-        # COMMITTED) sees that worker's scores, so drop those rows; retry if none are left.
-        done = set(
-            session.scalars(
-                select(ScoreRow.mention_id).where(
-                    ScoreRow.mention_id.in_([c.id for c in claimed]),
-                    ScoreRow.model == model,
-                    ScoreRow.revision == revision,
-                )
-            )
-        )
-        fresh = [c for c in claimed if c.id not in done]
-        if fresh:
-            return fresh
-
-
-def count_pending(engine: Engine, model: str, revision: str) -> int:
-    q = (
-        select(func.count())
-        .select_from(MentionRow)
-        .outerjoin(
-            ScoreRow,
-            and_(ScoreRow.mention_id == MentionRow.id, ScoreRow.model == model, ScoreRow.revision == revision),
-        )
-        .where(ScoreRow.id.is_(None))
+    now = utcnow()
+    stale = now - timedelta(seconds=lease_s)
+    claims = ScoreClaimRow.__table__
+    live_claim = and_(ScoreClaimRow.mention_id == MentionRow.id, ScoreClaimRow.model_key == str(key),
+                      ScoreClaimRow.claimed_at >= stale)
+    candidates = (
+        select(MentionRow.id, literal(str(key)), literal(worker), literal(now, ScoreClaimRow.claimed_at.type))
+        .outerjoin(ScoreRow, _unscored(key))
+        .outerjoin(ScoreClaimRow, live_claim)
+        .where(ScoreRow.id.is_(None), ScoreClaimRow.mention_id.is_(None))
+        .order_by(MentionRow.id)
+        .limit(limit)
     )
+    with session_scope(engine) as s:
+        if s.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(of=MentionRow, skip_locked=True)
+        stmt = upsert_insert(s, claims).from_select(["mention_id", "model_key", "claimed_by", "claimed_at"], candidates)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["mention_id", "model_key"],
+            set_={"claimed_by": stmt.excluded.claimed_by, "claimed_at": stmt.excluded.claimed_at},
+            where=or_(claims.c.claimed_at < stale, claims.c.claimed_by == worker),
+        ).returning(claims.c.mention_id)
+        ids = sorted({r[0] for r in s.execute(stmt)})
+        if not ids:
+            return []
+        rows = s.execute(select(MentionRow.id, MentionRow.text, MentionRow.lang).where(MentionRow.id.in_(ids))
+                         .order_by(MentionRow.id))
+        return [PendingMention(r.id, r.text, r.lang) for r in rows]
+
+
+def release_claims_in(session: Session, key: ModelKey, worker: str, mention_ids: Sequence[int]) -> None:
+    """Drop `worker`'s claims on these mentions (their scores are saved, or the worker gives them back)."""
+    if mention_ids:
+        session.execute(delete(ScoreClaimRow).where(ScoreClaimRow.model_key == str(key),
+                                                    ScoreClaimRow.claimed_by == worker,
+                                                    ScoreClaimRow.mention_id.in_(list(mention_ids))))
+
+
+def release_claims(engine: Engine, key: ModelKey, worker: str, mention_ids: Sequence[int]) -> None:
+    with session_scope(engine) as s:
+        release_claims_in(s, key, worker, mention_ids)
+
+
+def count_pending(engine: Engine, model: ModelKey | str, revision: str | None = None) -> int:
+    """Mentions with no score from this model (claimed or not)."""
+    key = as_key(model, revision)
+    q = select(func.count()).select_from(MentionRow).outerjoin(ScoreRow, _unscored(key)).where(ScoreRow.id.is_(None))
     with session_scope(engine) as s:
         return int(s.scalar(q) or 0)
 
@@ -97,7 +158,8 @@ def save_scores_in(
     scored: Sequence[tuple[int, SentimentScore]],
     languages: dict[int, str] | None = None,
 ) -> int:
-    """Insert scores (ignoring ones already there) and add exactly the new ones to the rollups."""
+    """Insert scores (ignoring ones already there) and add exactly the new ones to the rollups; returns how many
+    were new (a batch another worker saved first counts 0)."""
     if not scored:
         return 0
     now = utcnow()
@@ -129,7 +191,6 @@ def save_scores_in(
             session.execute(update(MentionRow).where(MentionRow.id == mid, MentionRow.lang.is_(None)).values(lang=lang))
     if not new_ids:
         return 0
-    first = scored[0][1]
     labels = {mid: sc.label for mid, sc in scored}
     info = session.execute(
         select(MentionRow.id, MentionBrandRow.brand, MentionRow.created_at, MentionRow.author_followers)
@@ -138,7 +199,7 @@ def save_scores_in(
     )
     add_to_rollups(
         session,
-        model_key(first.model, first.revision),
+        scored[0][1].model_key,
         ((r.brand, r.created_at, labels[r.id], r.author_followers) for r in info),
     )
     return len(new_ids)

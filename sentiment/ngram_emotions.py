@@ -3,7 +3,7 @@
 Hashed character 3–6-grams inside word boundaries (scikit-learn's `HashingVectorizer`, so no vocabulary is
 shipped, only weights), log-scaled counts, L2-normalised; one logistic regression per emotion. Its probability
 is mixed into the embedding head's per language: p = (1 − a) · p_embedding + a · p_ngrams, with `a` chosen per
-language on out-of-fold predictions of the training data (see `sentiment.train`). It catches what the small
+language on out-of-fold predictions of the training data (see `sentiment.training`). It catches what the small
 encoder smooths over — Russian and Ukrainian inflections, slang, emoji runs — and costs ~1 ms per 100 texts.
 """
 

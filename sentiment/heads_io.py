@@ -5,7 +5,7 @@ Files in sentiment/heads/:
 - `emotion.npz`:   `W` (E, D), `b` (E,), `emotions` (E,) str, `thresholds` (E,) — sigmoid per emotion;
                    optional `thresholds__<lang>` (E,) — thresholds for texts in that language
 - `emotion_ngrams.npz` (optional): a character n-gram emotion model blended into the emotion head per
-                   language (see `sentiment.lexical`)
+                   language (see `sentiment.ngram_emotions`)
 - `heads.json`:    version, encoder name/revision, training data and metrics (see MODEL_CARD.md)
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from brandpulse.errors import ModelError
-from sentiment.lexical import FILE as NGRAM_FILE
-from sentiment.lexical import NgramEmotionHead, load_ngram_head, save_ngram_head
+from sentiment.ngram_emotions import FILE as NGRAM_FILE
+from sentiment.ngram_emotions import NgramEmotionHead, load_ngram_head, save_ngram_head
 
 HEADS_DIR = Path(__file__).resolve().parent / "heads"
 
