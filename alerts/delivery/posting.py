@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt, wait_exponential, wait_random
 
 Sleep = Callable[[float], None]
@@ -173,3 +174,28 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, float(value.strip()))
     except ValueError:
         return 60.0
+
+
+class Destination:
+    """What every destination shares: its name, its secret URL, and the retry/rate-limit policy of one post."""
+
+    kind = "destination"
+
+    def __init__(self, name: str, url: SecretStr, *, timeout: float = 10.0, retries: int = 4,
+                 max_retry_after: float = 30.0, sleep: Sleep = time.sleep, limiter: RateLimiter | None = None) -> None:
+        self.name = name
+        self._url = url
+        self.timeout = timeout
+        self.retries = retries
+        self.max_retry_after = max_retry_after
+        self.sleep = sleep
+        self.limiter = limiter or WEBHOOK_RATE
+
+    def __repr__(self) -> str:  # never the URL
+        return f"{type(self).__name__}({self.name!r})"
+
+    def post(self, once: Callable[[], Reply], url: str) -> Outcome:
+        """`once` with retries and backoff, never faster than the webhook's rate limit."""
+        key = RateLimiter.key_for(url)
+        return post_with_retries(once, retries=self.retries, max_retry_after=self.max_retry_after, sleep=self.sleep,
+                                 before_each=lambda: self.limiter.wait(key, self.sleep))

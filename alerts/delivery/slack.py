@@ -17,23 +17,18 @@ was marked sent causes one duplicate after the lease expires; it carries the sam
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime
 from typing import Any
 
-from pydantic import SecretStr
 from slack_sdk.webhook import WebhookClient
 
 from alerts.delivery.escape import cut, escape_text, inert, link, quote_block
 from alerts.delivery.message import AlertMessage
 from alerts.delivery.posting import (
-    WEBHOOK_RATE,
+    Destination,
     Outcome,
-    RateLimiter,
     Reply,
-    Sleep,
     parse_retry_after,
-    post_with_retries,
     protect,
     redact,
 )
@@ -174,23 +169,10 @@ def _quiet_logger(url: str) -> logging.Logger:
     return logger
 
 
-class SlackDestination:
+class SlackDestination(Destination):
     """Posts alert messages to one Slack incoming webhook."""
 
     kind = "slack"
-
-    def __init__(self, name: str, url: SecretStr, *, timeout: float = 10.0, retries: int = 4,
-                 max_retry_after: float = 30.0, sleep: Sleep = time.sleep, limiter: RateLimiter = WEBHOOK_RATE) -> None:
-        self.name = name
-        self._url = url
-        self.timeout = timeout
-        self.retries = retries
-        self.max_retry_after = max_retry_after
-        self.sleep = sleep
-        self.limiter = limiter
-
-    def __repr__(self) -> str:
-        return f"SlackDestination({self.name!r})"
 
     def deliver(self, msg: AlertMessage, idempotency_key: str, delivery_id: int = 0) -> Outcome:
         url = self._url.get_secret_value()
@@ -208,6 +190,4 @@ class SlackDestination:
             note = "" if 200 <= resp.status_code < 300 else redact(f"HTTP {resp.status_code}: {(resp.body or '')[:120]}", url)
             return Reply(resp.status_code, parse_retry_after(got.get("retry-after")), note)
 
-        key = RateLimiter.key_for(url)
-        return post_with_retries(once, retries=self.retries, max_retry_after=self.max_retry_after, sleep=self.sleep,
-                                 before_each=lambda: self.limiter.wait(key, self.sleep))
+        return self.post(once, url)

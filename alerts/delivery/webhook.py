@@ -45,7 +45,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,13 +53,10 @@ from pydantic import SecretStr
 
 from alerts.delivery.message import AlertMessage
 from alerts.delivery.posting import (
-    WEBHOOK_RATE,
+    Destination,
     Outcome,
-    RateLimiter,
     Reply,
-    Sleep,
     parse_retry_after,
-    post_with_retries,
     protect,
     redact,
 )
@@ -103,26 +99,16 @@ def verify(raw_body: bytes, header_value: str, secret: str) -> bool:
     return hmac.compare_digest(sign(raw_body, secret), header_value)
 
 
-class WebhookDestination:
+class WebhookDestination(Destination):
     """Posts the JSON body to one URL with an idempotency key and an HMAC signature."""
 
     kind = "webhook"
 
-    def __init__(self, name: str, url: SecretStr, secret: SecretStr | None = None, *, timeout: float = 10.0,
-                 retries: int = 4, max_retry_after: float = 30.0, sleep: Sleep = time.sleep,
-                 limiter: RateLimiter = WEBHOOK_RATE, transport: httpx.BaseTransport | None = None) -> None:
-        self.name = name
-        self._url = url
+    def __init__(self, name: str, url: SecretStr, secret: SecretStr | None = None, *,
+                 transport: httpx.BaseTransport | None = None, **policy: Any) -> None:
+        super().__init__(name, url, **policy)
         self._secret = secret
-        self.timeout = timeout
-        self.retries = retries
-        self.max_retry_after = max_retry_after
-        self.sleep = sleep
-        self.limiter = limiter
         self.transport = transport
-
-    def __repr__(self) -> str:
-        return f"WebhookDestination({self.name!r})"
 
     def deliver(self, msg: AlertMessage, idempotency_key: str, delivery_id: int = 0) -> Outcome:
         url = self._url.get_secret_value()
@@ -146,6 +132,4 @@ class WebhookDestination:
                 note = "" if resp.is_success else redact(f"HTTP {resp.status_code}: {resp.text[:120]}", url, secret)
                 return Reply(resp.status_code, parse_retry_after(resp.headers.get("retry-after")), note)
 
-            key = RateLimiter.key_for(url)
-            return post_with_retries(once, retries=self.retries, max_retry_after=self.max_retry_after, sleep=self.sleep,
-                                     before_each=lambda: self.limiter.wait(key, self.sleep))
+            return self.post(once, url)
