@@ -6,6 +6,7 @@ the store persists them, tests build them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -141,6 +142,16 @@ class SentimentScore:
 
 SENTIMENTS = ("negative", "neutral", "positive")
 EMOTIONS = ("anger", "disgust", "fear", "joy", "sadness", "surprise")
+
+
+def latest_by_author(mentions: Iterable[Mention]) -> dict[tuple[str, str], Mention]:
+    """(platform, handle) → that author's newest mention (its profile fields are the freshest)."""
+    latest: dict[tuple[str, str], Mention] = {}
+    for m in mentions:
+        k = (m.platform, m.author.handle)
+        if k not in latest or m.created_at >= latest[k].created_at:
+            latest[k] = m
+    return latest
 
 
 def utcnow() -> datetime:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from brandpulse.types import Mention, utcnow
+from brandpulse.types import Mention, latest_by_author, utcnow
 
 _UPSERT_AUTHORS = """
 INSERT INTO authors (platform, handle, display_name, followers, crm_confirmed, first_seen, last_seen)
@@ -52,11 +52,7 @@ def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> dict[tuple[str
 
     A mention stored before gets the links of this batch's copy too (a post another brand's collector found first).
     """
-    latest: dict[tuple[str, str], Mention] = {}
-    for m in batch:
-        k = (m.platform, m.author.handle)
-        if k not in latest or m.created_at >= latest[k].created_at:
-            latest[k] = m
+    latest = latest_by_author(batch)
     authors = list(latest.items())
     with dbapi_conn.cursor() as cur:
         cur.execute(

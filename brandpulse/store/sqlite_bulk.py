@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from brandpulse.types import Mention, utcnow
+from brandpulse.types import Mention, latest_by_author, utcnow
 
 #: Bound parameters per `IN (…)` lookup (SQLite's default limit is 32,766; stay far below).
 _IN_CHUNK = 900
@@ -65,11 +65,7 @@ def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> dict[tuple[str
 
     A mention stored before gets the links of this batch's copy too (a post another brand's collector found first).
     """
-    latest: dict[tuple[str, str], Mention] = {}
-    for m in batch:
-        k = (m.platform, m.author.handle)
-        if k not in latest or m.created_at >= latest[k].created_at:
-            latest[k] = m
+    latest = latest_by_author(batch)
     cur = dbapi_conn.cursor()
     try:
         cur.executemany(
