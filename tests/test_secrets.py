@@ -12,7 +12,6 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -72,6 +71,9 @@ class Unauthorized(QuietHandler):
         self.wfile.write(body)
 
     do_POST = do_GET
+
+
+EXPORT = ["advocates", "export", "--brand", "Nimbus", "--since", "2026-01-01"]
 
 
 def _leaks(blob: str) -> list[str]:
@@ -144,8 +146,8 @@ def test_no_secret_in_output_rows_or_exports_when_things_fail(project: tuple[Pat
         ["collect", "--source", "x", "--once"], ["-v", "collect", "--source", "x", "--once"],
         ["-v", "collect", "--source", "mastodon", "--once"],
         ["alerts", "send"], ["-v", "alerts", "send", "--json"],
-        ["advocates", "export", "--brand", "Nimbus", "--since", "2026-01-01", "--format", "csv", "--output", str(cwd / "adv.csv")],
-        ["advocates", "export", "--brand", "Nimbus", "--since", "2026-01-01", "--format", "xlsx", "--output", str(cwd / "adv.xlsx")],
+        [*EXPORT, "--format", "csv", "--output", str(cwd / "adv.csv")],
+        [*EXPORT, "--format", "xlsx", "--output", str(cwd / "adv.xlsx")],
         ["-v", "status", "--json"],
     ]
     for args in commands:
