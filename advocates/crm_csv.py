@@ -73,7 +73,8 @@ def resolve_columns(headers: list[str], mapping: dict[str, str] | None) -> dict[
 def read_contacts_csv(path: Path, mapping: dict[str, str] | None = None, source: str = "csv") -> CsvImport:
     """Contacts from `path`; each bad row is logged and reported with its line number, the rest kept."""
     try:
-        fh = path.open(encoding="utf-8-sig", newline="")
+        # undecodable bytes are kept as surrogate escapes and reported per row (a decode error would stop the reader)
+        fh = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
     except OSError as exc:
         raise InputFileError(f"cannot read {path}: {exc.strerror}",
                              hint="Give a readable UTF-8 CSV file of contacts with a header row.") from None
@@ -87,6 +88,9 @@ def read_contacts_csv(path: Path, mapping: dict[str, str] | None = None, source:
                                  hint="Save the export as UTF-8 CSV with a header row.") from None
         if not headers:
             raise InputFileError(f"{path} is empty", hint="Give a CSV of contacts with a header row.")
+        if any(_undecodable(h) for h in headers):
+            raise InputFileError(f"{path}: the header line is not UTF-8 text",
+                                 hint="Save the export as UTF-8 CSV with a header row.")
         cols = resolve_columns(headers, mapping)
         seen: set[str] = set()
         while True:
@@ -95,9 +99,18 @@ def read_contacts_csv(path: Path, mapping: dict[str, str] | None = None, source:
             except StopIteration:
                 break
             except (UnicodeDecodeError, csv.Error) as exc:
+                before = reader.line_num
                 result.errors.append(BadRowError(reader.line_num, f"unreadable row: {exc}"))
+                if reader.line_num == before and isinstance(exc, UnicodeDecodeError):
+                    break
                 continue
             line = reader.line_num
+            values = [v for v in row.values() if v is not None]
+            if any(_undecodable(v) for v in values if isinstance(v, str)) or any(
+                    _undecodable(x) for v in values if isinstance(v, list) for x in v):
+                result.errors.append(BadRowError(line, "not valid UTF-8"))
+                log.warning("skipping contact row %s: not valid UTF-8", line)
+                continue
             try:
                 c = _contact(row, cols, source)
                 if c.external_id in seen:
@@ -108,6 +121,11 @@ def read_contacts_csv(path: Path, mapping: dict[str, str] | None = None, source:
                 result.errors.append(BadRowError(line, exc.reason))
                 log.warning("skipping contact row %s: %s", line, exc.reason)
     return result
+
+
+def _undecodable(value: str) -> bool:
+    """True when `value` holds bytes that were not UTF-8 (read with surrogateescape)."""
+    return any("\udc80" <= ch <= "\udcff" for ch in value)
 
 
 def _get(row: dict[str, str | None], cols: dict[str, str], fld: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 import warnings
 from contextvars import ContextVar
 from pathlib import Path
@@ -85,6 +86,8 @@ class BrandConfig(_Strict):
 class StoreConfig(_Strict):
     #: SQLAlchemy URL; overridden by BRANDPULSE_DATABASE_URL. Default: a SQLite file beside the config.
     database_url: str = "sqlite:///brandpulse.db"
+    #: Keep raw platform payloads (mentions.raw) this many days, then purge them (None: keep them).
+    retention_days: int | None = Field(default=None, ge=1)
 
 
 class ModelConfig(_Strict):
@@ -254,12 +257,31 @@ class _ConfigFileSource(TomlConfigSettingsSource):
         return {k: v for k, v in data.items() if k not in RETIRED_SECTIONS}
 
 
+def check_secrets_file(path: Path) -> None:
+    """Refuse a secrets file other users can read (POSIX): ConfigError naming the fix."""
+    if os.name != "posix":
+        return
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise ConfigError(f"cannot read the secrets file {path}: {exc.strerror or exc}",
+                          hint="Check BRANDPULSE_SECRETS_FILE.") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"the secrets file {path} can be read by other users (mode {stat.S_IMODE(mode):o})",
+            hint=f"Run `chmod 600 {path}` so only you can read it, then try again.",
+        )
+
+
 def secret(name: str, *, required: bool = True) -> SecretStr | None:
-    """A secret from the environment or the secrets file; never from brandpulse.toml."""
+    """A secret from the environment or the secrets file; never from brandpulse.toml.
+
+    A secrets file that is group- or world-accessible is refused (ConfigError) on POSIX."""
     value = os.environ.get(name)
     if not value:
         secrets_file = os.environ.get("BRANDPULSE_SECRETS_FILE")
         if secrets_file and Path(secrets_file).is_file():
+            check_secrets_file(Path(secrets_file))
             value = dotenv_values(secrets_file).get(name) or None
     if not value:
         if required:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ROLES = ("collect", "score", "alerts", "all")
+#: How often the score role purges old raw payloads when `[store] retention_days` is set.
+PURGE_EVERY_S = 3600.0
 
 
 def _every(interval: float, stop: threading.Event, step: Callable[[], None], name: str) -> None:
@@ -31,6 +34,7 @@ def run_service(ctx: Context, role: str, *, interval_s: float = 30.0, stop: thre
     from alerts.check import check_and_record
     from brandpulse.collecting import build_collectors
     from brandpulse.store.queries import latest_model_key
+    from brandpulse.store.retention import purge_raw_payloads
     from listener.runner import follow
     from sentiment.stage import score_pending
 
@@ -46,11 +50,18 @@ def run_service(ctx: Context, role: str, *, interval_s: float = 30.0, stop: thre
                                         kwargs={"interval_s": interval_s, "stop": stop}, name="collect", daemon=True))
     if role in ("score", "all"):
         scorer = ctx.scorer
+        retention_days = ctx.settings.store.retention_days
+        last_purge: list[float] = []
 
         def score_step() -> None:
             n = score_pending(engine, scorer)
             if n:
                 log.info("scored %d mentions", n)
+            if retention_days is not None and (not last_purge or time.monotonic() - last_purge[0] >= PURGE_EVERY_S):
+                last_purge[:] = [time.monotonic()]
+                purged = purge_raw_payloads(engine, retention_days)
+                if purged:
+                    log.info("purged the raw payloads of %d mentions older than %d days", purged, retention_days)
 
         threads.append(threading.Thread(target=_every, args=(5.0, stop, score_step, "score"), name="score",
                                         daemon=True))

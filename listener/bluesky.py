@@ -93,12 +93,14 @@ def expand_links(text: str, facets: Any) -> str:
     for facet in facets:
         if not isinstance(facet, dict):
             continue
-        index = facet.get("index") or {}
+        raw_index, raw_features = facet.get("index"), facet.get("features")
+        index: dict[str, Any] = raw_index if isinstance(raw_index, dict) else {}
         start, end = index.get("byteStart"), index.get("byteEnd")
+        features: list[Any] = raw_features if isinstance(raw_features, list) else []
         uri = next(
             (
                 f.get("uri")
-                for f in facet.get("features") or []
+                for f in features
                 if isinstance(f, dict) and f.get("$type") == "app.bsky.richtext.facet#link"
             ),
             None,

@@ -213,7 +213,7 @@ def html_to_text(value: str | None) -> str:
     One line per block, no blank lines, runs of spaces folded (feed summaries, Hacker News items).
     Mastodon statuses keep their paragraphs and spacing instead: ``listener.mastodon.html_to_text``.
     """
-    if not value:
+    if not isinstance(value, str) or not value:  # a payload field of another type holds no text
         return ""
     if "<" not in value and "&" not in value:
         text = value

@@ -199,7 +199,7 @@ class HackerNewsCollector(BaseCollector[HNOptions]):
         log.warning("hackernews %s: skipping malformed item %s: %s", self.key, oid or "<no id>", reason)
 
     def _mention(self, hit: dict[str, Any], q: str) -> Mention | None:
-        oid = str(hit["objectID"])
+        oid = str(hit.get("objectID"))
         try:
             return self._to_mention(hit, q)
         except MalformedItemError as exc:
@@ -207,11 +207,17 @@ class HackerNewsCollector(BaseCollector[HNOptions]):
             return None
 
     def _to_mention(self, hit: dict[str, Any], q: str) -> Mention:
-        oid = str(hit["objectID"])
+        raw_oid = hit.get("objectID")
+        if not isinstance(raw_oid, str | int) or isinstance(raw_oid, bool) or not str(raw_oid).strip():
+            raise MalformedItemError(None, "objectID is missing")
+        oid = str(raw_oid)
+        if not _valid_ts(hit):
+            raise MalformedItemError(oid, f"created_at_i {hit.get('created_at_i')!r} is not a time")
         author = hit.get("author")
         if not isinstance(author, str) or not author:
             raise MalformedItemError(oid, "author is missing")
-        tags = hit.get("_tags") or []
+        raw_tags = hit.get("_tags")
+        tags: list[Any] = raw_tags if isinstance(raw_tags, list) else []
         if "comment" in tags or hit.get("comment_text"):
             text = html_to_text(hit.get("comment_text"))
         else:

@@ -300,7 +300,9 @@ def _count(metrics: Mapping[str, Any], name: str, nid: str) -> int:
 
 def _users_by_id(includes: Any) -> dict[str, dict[str, Any]]:
     users = includes.get("users") if isinstance(includes, Mapping) else None
-    return {u["id"]: u for u in users or [] if isinstance(u, dict) and isinstance(u.get("id"), str)}
+    if not isinstance(users, list):
+        return {}
+    return {u["id"]: u for u in users if isinstance(u, dict) and isinstance(u.get("id"), str)}
 
 
 def _tweets_by_id(includes: Any) -> dict[str, dict[str, Any]]:

@@ -45,6 +45,25 @@ def db_upgrade(config: ConfigOpt = None, revision: str = "head") -> None:
     console.print(f"{safe(ctx.database)} is at revision {safe(current_revision(ctx.engine))}")
 
 
+@db_app.command("purge")
+def db_purge(
+    config: ConfigOpt = None,
+    days: Annotated[int | None, typer.Option(min=1, help="Purge raw payloads older than this many days "
+                                                         "(default: [store] retention_days).")] = None,
+) -> None:
+    """Drop the raw platform payloads of mentions older than the retention period (once)."""
+    from brandpulse.errors import ConfigError
+    from brandpulse.store.retention import purge_raw_payloads
+
+    ctx = build_context(config)
+    keep = days if days is not None else ctx.settings.store.retention_days
+    if keep is None:
+        raise ConfigError("no retention period is set, so nothing is purged",
+                          hint="Set [store] retention_days = N in brandpulse.toml, or pass --days N.")
+    n = purge_raw_payloads(ctx.migrated_engine(), keep)
+    console.print(f"purged the raw payloads of {n} mention(s) older than {keep} day(s)")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(init)
     app.add_typer(db_app, name="db")

@@ -10,10 +10,9 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from brandpulse.errors import StoreError
-from brandpulse.model_key import ModelKey
 from brandpulse.store import postgres_bulk, sqlite_bulk
 from brandpulse.store.engine import session_scope
-from brandpulse.store.schema import MentionBrandRow, MentionRow, RollupRow, ScoreRow
+from brandpulse.store.schema import AlertEvidenceRow, AlertRow, HumanLabelRow, MentionBrandRow, MentionRow, ScoreRow
 from brandpulse.types import Mention
 
 log = logging.getLogger(__name__)
@@ -55,40 +54,34 @@ def insert_mentions(engine: Engine, mentions: Iterable[Mention]) -> InsertResult
 
 
 def delete_mentions_in(session: Session, keys: Iterable[tuple[str, str]]) -> int:
-    """Delete mentions (e.g. deleted upstream) and take them out of the rollups."""
-    removed = 0
-    for platform, native_id in keys:
-        mid = session.scalar(
-            select(MentionRow.id).where(MentionRow.platform == platform, MentionRow.native_id == native_id)
-        )
-        if mid is None:
-            continue
-        _unroll(session, [mid])
-        session.execute(delete(ScoreRow).where(ScoreRow.mention_id == mid))
-        session.execute(delete(MentionBrandRow).where(MentionBrandRow.mention_id == mid))
-        session.execute(delete(MentionRow).where(MentionRow.id == mid))
-        removed += 1
-    return removed
+    """Delete mentions deleted upstream and every trace of them: scores (taken out of the rollups, rows that reach
+    zero removed, as a recount has none), human labels, alert evidence rows and the post's text and URL in alerts'
+    evidence JSON. The author row stays (the author may have other posts)."""
+    from brandpulse.store.forget import _scrub, _unroll
 
-
-def _unroll(session: Session, mention_ids: Sequence[int]) -> None:
-    """Subtract scored mentions from the hourly rollups (once per linked brand) before they are deleted."""
-    from brandpulse.store.rollups import hour_of
-
-    q = (
-        select(ScoreRow.model, ScoreRow.revision, ScoreRow.label, MentionBrandRow.brand, MentionRow.created_at,
-               MentionRow.author_followers)
-        .join(MentionRow, MentionRow.id == ScoreRow.mention_id)
-        .join(MentionBrandRow, MentionBrandRow.mention_id == MentionRow.id)
-        .where(ScoreRow.mention_id.in_(mention_ids))
-    )
-    for r in session.execute(q):
-        if r.brand is None:
-            continue
-        row = session.get(RollupRow, (str(ModelKey(r.model, r.revision)), r.brand, hour_of(r.created_at), r.label))
-        if row is not None:
-            row.count = max(0, row.count - 1)
-            row.reach = max(0, row.reach - (r.author_followers or 0))
+    rows = []
+    for platform, native_id in dict.fromkeys(keys):
+        r = session.execute(
+            select(MentionRow.id, MentionRow.text, MentionRow.url)
+            .where(MentionRow.platform == platform, MentionRow.native_id == native_id)
+        ).first()
+        if r is not None:
+            rows.append(r)
+    if not rows:
+        return 0
+    ids = [r.id for r in rows]
+    _unroll(session, ids)
+    session.execute(delete(AlertEvidenceRow).where(AlertEvidenceRow.mention_id.in_(ids)))
+    session.execute(delete(HumanLabelRow).where(HumanLabelRow.mention_id.in_(ids)))
+    session.execute(delete(ScoreRow).where(ScoreRow.mention_id.in_(ids)))
+    session.execute(delete(MentionBrandRow).where(MentionBrandRow.mention_id.in_(ids)))
+    session.execute(delete(MentionRow).where(MentionRow.id.in_(ids)))
+    needles = {r.text.strip().lower() for r in rows if r.text.strip()} | {r.url.strip().lower() for r in rows if r.url}
+    for alert in session.scalars(select(AlertRow)):
+        scrubbed, _ = _scrub(alert.evidence, needles)
+        if scrubbed != alert.evidence:
+            alert.evidence = scrubbed
+    return len(ids)
 
 
 def count_mentions(engine: Engine) -> int:
