@@ -48,5 +48,35 @@ def bench_score(
         print(json.dumps(res))
 
 
+@bench_app.command("ingest")
+def bench_ingest(
+    count: Annotated[int, typer.Option("--count", min=1, help="Mentions stored through the bulk path.")] = 50_000,
+    naive_count: Annotated[int, typer.Option(min=1, help="Mentions stored by the naive per-row ORM loop.")] = 2_000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Mentions per bulk insert transaction.")] = 2_000,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Bulk ingest vs a naive ORM add-and-commit-per-row loop: mentions/s and ratio, on SQLite and (when the
+    configured database is PostgreSQL) PostgreSQL. Each runs in a scratch store (a temporary SQLite file, a
+    temporary PostgreSQL schema): your data is not touched. With --json the last line is the SQLite run's
+    figures, every backend's under "results"."""
+    from brandpulse.benchmarks.ingest import run_ingest_bench
+    from brandpulse.benchmarks.scratch import scratch_stores
+
+    url = build_context(config).settings.database_url
+    urls: list[str | None] = [None] + ([url] if url.startswith("postgresql") else [])
+    results: list[dict[str, object]] = []
+    for target in urls:
+        name = "SQLite" if target is None else "PostgreSQL"
+        with err_console.status(f"{name}: preparing a scratch store…") as status, scratch_stores(target) as make_store:
+            res = run_ingest_bench(make_store, count=count, naive_count=naive_count, batch_size=batch_size,
+                                   progress=lambda msg, name=name, status=status: status.update(f"{name}: {safe(msg)}…"))
+        console.print(f"{name}: bulk {res.bulk_rate:,.0f} mentions/s ({res.count:,} in batches of {res.batch_size:,})   "
+                      f"naive ORM loop {res.naive_rate:,.0f} mentions/s ({res.naive_count:,})   ratio {res.ratio:.1f}×")
+        results.append(res.as_dict())
+    if json_out:
+        print(json.dumps({**results[0], "results": results}))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")
