@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -18,7 +19,7 @@ from brandpulse.store.migrate import upgrade
 from tests.conftest import make_mention
 
 
-def _bench(tmp_path: Path, url: str) -> tuple[dict[str, object], str]:
+def _bench(tmp_path: Path, url: str) -> tuple[dict[str, Any], str]:
     env = {**os.environ, "BRANDPULSE_DATABASE_URL": url}
     env.pop("BRANDPULSE_CONFIG", None)
     res = subprocess.run([sys.executable, "-m", "brandpulse", "bench", "ingest", "--count", "1500", "--naive-count", "40",
@@ -33,13 +34,13 @@ def test_bench_ingest_reports_both_ways_and_leaves_the_store_alone(db_url: str, 
     upgrade(engine)
     insert_mentions(engine, [make_mention(i) for i in range(3)])
     out, printed = _bench(tmp_path, db_url)
-    backends = [r["backend"] for r in out["results"]]  # type: ignore[union-attr]
+    backends = [r["backend"] for r in out["results"]]
     assert backends == (["sqlite", "postgresql"] if db_url.startswith("postgresql") else ["sqlite"])
-    for r in out["results"]:  # type: ignore[union-attr]
+    for r in out["results"]:
         assert r["count"] == 1500 and r["naive_count"] == 40
         assert r["rate"] > 0 and r["naive_rate"] > 0
         assert r["ratio"] == pytest.approx(r["rate"] / r["naive_rate"], rel=0.02)
-    assert out["backend"] == "sqlite" and out["rate"] == out["results"][0]["rate"]  # type: ignore[index]
+    assert out["backend"] == "sqlite" and out["rate"] == out["results"][0]["rate"]
     assert "naive ORM loop" in printed and "ratio" in printed
     # the configured store still holds exactly its own mentions, and no scratch schema is left behind
     assert count_mentions(engine) == 3

@@ -6,6 +6,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich.status import Status
 
 from brandpulse.cli.common import ConfigOpt, JsonOpt, build_context, console, err_console, new_group, safe
 
@@ -69,8 +70,11 @@ def bench_ingest(
     for target in urls:
         name = "SQLite" if target is None else "PostgreSQL"
         with err_console.status(f"{name}: preparing a scratch store…") as status, scratch_stores(target) as make_store:
-            res = run_ingest_bench(make_store, count=count, naive_count=naive_count, batch_size=batch_size,
-                                   progress=lambda msg, name=name, status=status: status.update(f"{name}: {safe(msg)}…"))
+
+            def show(msg: str, name: str = name, status: Status = status) -> None:
+                status.update(f"{name}: {safe(msg)}…")
+
+            res = run_ingest_bench(make_store, count=count, naive_count=naive_count, batch_size=batch_size, progress=show)
         console.print(f"{name}: bulk {res.bulk_rate:,.0f} mentions/s ({res.count:,} in batches of {res.batch_size:,})   "
                       f"naive ORM loop {res.naive_rate:,.0f} mentions/s ({res.naive_count:,})   ratio {res.ratio:.1f}×")
         results.append(res.as_dict())
