@@ -47,14 +47,23 @@ class BackfillResult:
     seconds: float
     actors: int
     gpus_per_actor: float
+    #: Mentions saved after the first batch came back, and the seconds they took: the rate once the actors
+    #: have loaded the model (`rate` includes starting them).
+    after_first: int = 0
+    after_first_s: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.scored / max(self.seconds, 1e-9)
 
+    @property
+    def steady_rate(self) -> float | None:
+        return self.after_first / self.after_first_s if self.after_first and self.after_first_s > 0 else None
+
     def as_dict(self) -> dict[str, object]:
         return {"engine": "ray", "model": self.model, "scored": self.scored, "pending": self.pending,
-                "seconds": round(self.seconds, 2), "rate": round(self.rate, 2), "actors": self.actors,
+                "seconds": round(self.seconds, 2), "rate": round(self.rate, 2),
+                "steady_rate": None if self.steady_rate is None else round(self.steady_rate, 2), "actors": self.actors,
                 "gpus_per_actor": self.gpus_per_actor}
 
 
@@ -164,8 +173,9 @@ def backfill_with_ray(
         gpus = int(resources.get("GPU", 0))
         n_actors = actors or (gpus or max(1, int(resources.get("CPU", 1)) // 2))
         gpus_per_actor = 1.0 if gpus else 0.0
-        done = 0
+        done = first = 0
         t0 = time.perf_counter()
+        t_first = t0
         if total:
             windows = list(_windows(lo, hi, read_batch))
             ds = (
@@ -182,9 +192,13 @@ def backfill_with_ray(
                                      hint="Give every node of the cluster the same model files and settings.")
                 langs = {int(i): str(x) for i, x in zip(batch["id"], batch["detected_lang"], strict=True) if x}
                 done += save_scores(engine, pairs, langs)
+                if not first:
+                    first, t_first = done, time.perf_counter()
                 if on_progress:
                     on_progress(done, max(total, done))
-        return BackfillResult(str(key), done, total, time.perf_counter() - t0, n_actors, gpus_per_actor)
+        t_end = time.perf_counter()
+        return BackfillResult(str(key), done, total, t_end - t0, n_actors, gpus_per_actor, done - first,
+                              t_end - t_first if first else 0.0)
     finally:
         engine.dispose()
 

@@ -77,7 +77,9 @@ def _score_with_ray(ctx: Context, address: str | None, from_: str | None, to: st
         res = backfill_with_ray(ctx.settings.database_url, ctx.settings.model, key, start=start, end=end,
                                 actors=actors, on_progress=on_progress)
     console.print(f"scored [green]{res.scored}[/] of {res.pending} unscored mentions in range with {safe(str(key))} "
-                  f"on Ray: {res.rate:.1f} mentions/s, {res.actors} actor(s), {res.gpus_per_actor:g} GPU each")
+                  f"on Ray: {res.rate:.1f} mentions/s with the actors' start"
+                  + (f", {res.steady_rate:.1f} mentions/s after it" if res.steady_rate else "")
+                  + f"; {res.actors} actor(s), {res.gpus_per_actor:g} GPU each")
     if json_out:
         print(json.dumps(res.as_dict()))
 
