@@ -74,7 +74,7 @@ def test_ray_backfill_scores_the_range_once_with_the_real_model(store_url: str, 
     insert_mentions(engine, mentions)
     start, end = T0 + timedelta(hours=3 * 20), T0 + timedelta(hours=3 * (20 + IN_RANGE))
 
-    cfg = ModelConfig()
+    cfg = ModelConfig.model_validate({})
     scorer = load_scorer(cfg)
     key = ModelKey.of_scorer(scorer)
     texts = [m.text for m in mentions[20 : 20 + IN_RANGE]]
