@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.status import Status
 
-from brandpulse.cli.common import ConfigOpt, JsonOpt, build_context, console, err_console, new_group, safe
+from brandpulse.cli.common import ConfigOpt, JsonOpt, build_context, console, count_progress, err_console, new_group, safe
+from brandpulse.context import Context
 
 bench_app = new_group("Benchmarks (each prints a ratio against the naive way, measured in the same run).")
 
@@ -21,6 +22,9 @@ def bench_score(
     max_length: Annotated[int | None, typer.Option(help="Override [model] max_length.")] = None,
     cpu_dtype: Annotated[str | None, typer.Option(help="Override [model] cpu_dtype (auto | float32 | bfloat16).")] = None,
     runtime: Annotated[str | None, typer.Option(help="Override [model] runtime (torch | onnx | onnx-fp32).")] = None,
+    count: Annotated[int | None, typer.Option("--count", min=1, help="Also score this many mentions through the "
+                                              "scoring stage from a scratch store (streamed in chunks), first: "
+                                              "mentions/s, peak RSS and RSS growth per mention.")] = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -32,8 +36,11 @@ def bench_score(
                         flags={"model.batch_size": "--batch-size", "model.max_length": "--max-length",
                                "model.cpu_dtype": "--cpu-dtype", "model.runtime": "--runtime"})
     cfg = ctx.settings.model
+    stage = _bench_stage(ctx, count) if count else None
     with err_console.status("benchmarking…"):
         res = bench_scoring(cfg, n=n, naive_n=naive_n)
+    if stage:
+        res["stage"] = stage
     console.print(f"batched: {res['rate']:.1f} texts/s   naive (same model, {safe(res['dtype'])}): "
                   f"{res['naive_rate']:.1f} texts/s   "
                   f"ratio: {res['ratio']:.1f}×   peak RSS: {res['peak_rss_mb']:.0f} MB   device: {safe(res['device'])}")
@@ -45,8 +52,36 @@ def bench_score(
                       f"texts/s → batched is {res['speedup_vs_pipeline']:.1f}× faster")
     if "label_agreement_fp32" in res:
         console.print(f"sentiment labels equal to the float32 model's: {res['label_agreement_fp32']:.1%} of {res['n']} texts")
+    if stage:
+        console.print(f"scoring stage over {stage['count']:,} stored mentions ({safe(stage['backend'])}, streamed in "
+                      f"chunks): {stage['rate']:.1f} mentions/s   peak RSS: {stage['peak_rss_mb']:.0f} MB (model load "
+                      f"included; {stage['rss_before_mb']:.0f} MB before scoring, at most {stage['scoring_rss_mb']:.0f} MB "
+                      f"while scoring, {stage['per_mention_kb']:+.3f} KB per mention)")
     if json_out:
         print(json.dumps(res))
+
+
+def _bench_stage(ctx: Context, count: int) -> dict[str, object]:
+    """`bench score --count`: fill a scratch store (bulk path, bounded batches), then score it as a worker does."""
+    from brandpulse.benchmarks.ingest import generate_mentions
+    from brandpulse.benchmarks.scratch import scratch_stores
+    from brandpulse.store.mentions import insert_mentions
+    from sentiment.bench import bench_stage
+
+    url = ctx.settings.database_url
+    with scratch_stores(url if url.startswith("postgresql") else None) as make_store:
+        engine = make_store()
+        with count_progress(f"storing {count:,} mentions in a scratch store") as on_progress:
+            for offset in range(0, count, 5_000):
+                insert_mentions(engine, generate_mentions(min(5_000, count - offset), offset=offset))
+                on_progress(min(offset + 5_000, count), count)
+        with err_console.status("loading the model…"):
+            scorer = ctx.scorer
+        with count_progress(f"scoring {count:,} mentions with {scorer.name}") as on_progress:
+            out = bench_stage(engine, scorer, on_progress)
+        out["backend"] = engine.dialect.name
+        engine.dispose()
+    return out
 
 
 @bench_app.command("ingest")
