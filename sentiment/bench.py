@@ -50,8 +50,9 @@ def bench_stage(engine: Any, scorer: Any, on_progress: Any = None) -> dict[str, 
     SCORE_CHUNK, streamed from the store): mentions/s and memory.
 
     `peak_rss_mb` is the process's peak (getrusage: model loading included); `scoring_rss_mb` the most resident
-    memory seen after any chunk; `per_mention_kb` how much resident memory grew from the first chunk to the last,
-    per mention scored in between — about 0 when nothing grows with the number of mentions."""
+    memory seen after any chunk; `per_mention_kb` how much resident memory grew over the second half of the run,
+    per mention scored in it — about 0 when nothing grows with the number of mentions (measured: the tiny test
+    model levels off at ~7,000 mentions and stays within 1 MB from there to 60,000)."""
     from sentiment.stage import score_pending
 
     rss_before = current_rss_mb()
@@ -67,8 +68,9 @@ def bench_stage(engine: Any, scorer: Any, on_progress: Any = None) -> dict[str, 
     n = score_pending(engine, scorer, on_progress=progress)
     seconds = time.perf_counter() - t0
     growth = 0.0
-    if len(samples) > 1 and samples[-1][0] > samples[0][0]:
-        growth = (samples[-1][1] - samples[0][1]) * 1024 / (samples[-1][0] - samples[0][0])
+    half = samples[len(samples) // 2 :]  # the first chunks warm caches up (allocator, kernels): ~100 MB, once
+    if len(half) > 1 and half[-1][0] > half[0][0]:
+        growth = (half[-1][1] - half[0][1]) * 1024 / (half[-1][0] - half[0][0])
     return {
         "count": n,
         "rate": round(n / max(seconds, 1e-9), 2),
