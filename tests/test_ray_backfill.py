@@ -6,6 +6,7 @@ and the Ray figure is printed beside the single-process scorer's, measured in th
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -122,3 +123,48 @@ def test_range_options_need_the_ray_engine(tmp_path: Path) -> None:
         assert res.returncode != 0, args
         assert said in " ".join((res.stdout + res.stderr).split()), (args, res.stdout, res.stderr)
         assert "Traceback" not in res.stderr
+
+
+def test_model_revision_guard_refuses_another_model(tmp_path: Path) -> None:
+    from tests.test_scale_workers import tiny_model_config
+
+    cfg = tiny_model_config(tmp_path)
+    env = {**os.environ, "BRANDPULSE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "HF_HUB_OFFLINE": "1"}
+    env.pop("BRANDPULSE_CONFIG", None)
+    res = subprocess.run([sys.executable, "-m", "brandpulse", "score", "--config", str(cfg), "--model-revision", "v999"],
+                         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    said = " ".join((res.stdout + res.stderr).split())
+    assert res.returncode != 0 and "not revision 'v999'" in said and "Traceback" not in res.stderr
+
+
+@pytest.mark.ray
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*")
+def test_cli_engine_ray_rescores_a_range(tmp_path: Path) -> None:
+    """`brandpulse score --engine ray --from --to` end to end on a new local Ray (tiny model through [model])."""
+    if not os.environ.get("BRANDPULSE_REQUIRE_RAY"):
+        pytest.importorskip("ray", reason="the Ray backfill needs the extra: pip install 'brandpulse[ray]'")
+    from tests.test_scale_workers import tiny_model_config
+
+    cfg = tiny_model_config(tmp_path)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    mentions = [dataclasses.replace(m, created_at=T0 + timedelta(hours=i)) for i, m in enumerate(generate_mentions(72))]
+    insert_mentions(engine, mentions)  # three days, one an hour
+    env = {**os.environ, "BRANDPULSE_DATABASE_URL": url, "HF_HUB_OFFLINE": "1"}
+    env.pop("BRANDPULSE_CONFIG", None)
+    env.pop("RAY_ADDRESS", None)
+    res = subprocess.run([sys.executable, "-m", "brandpulse", "score", "--config", str(cfg), "--engine", "ray",
+                          "--from", "2026-11-03", "--to", "2026-11-04", "--actors", "1", "--json"],
+                         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["engine"] == "ray" and out["scored"] == out["pending"] == 24 and out["actors"] == 1
+    assert "mentions/s" in " ".join(res.stdout.split())
+    with session_scope(engine) as s:
+        days = {m.created_at.date() for m in s.scalars(select(MentionRow).join(ScoreRow, ScoreRow.mention_id == MentionRow.id))}
+    assert [str(d) for d in days] == ["2026-11-03"]
+    key = ModelKey.parse(out["model"])
+    rolled, recount = _recount(engine, key)
+    assert rolled == recount and sum(rolled.values()) == 24
+    engine.dispose()
