@@ -22,7 +22,8 @@ from brandpulse.store.migrate import upgrade
 
 def _pg_url_in_schema(url: str, schema: str) -> str:
     u = make_url(url if not url.startswith("postgresql://") else "postgresql+psycopg://" + url[len("postgresql://") :])
-    return u.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    options = " ".join(filter(None, [str(u.query.get("options") or ""), f"-csearch_path={schema}"]))
+    return u.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
 @contextmanager
