@@ -63,6 +63,8 @@ def score_pending(
     while limit is None or done < limit:
         take = chunk if limit is None else min(chunk, limit - done)
         pending = claim_pending(engine, key, worker, take, lease_s)
+        if not pending and release_dead_claims(engine):  # a worker of this host died holding a chunk: take it over
+            pending = claim_pending(engine, key, worker, take, lease_s)
         if not pending:
             break
         ids = [p.id for p in pending]

@@ -6,8 +6,10 @@ import json
 from typing import Annotated
 
 import typer
+from rich.status import Status
 
-from brandpulse.cli.common import ConfigOpt, JsonOpt, build_context, console, err_console, new_group, safe
+from brandpulse.cli.common import ConfigOpt, JsonOpt, build_context, console, count_progress, err_console, new_group, safe
+from brandpulse.context import Context
 
 bench_app = new_group("Benchmarks (each prints a ratio against the naive way, measured in the same run).")
 
@@ -20,6 +22,9 @@ def bench_score(
     max_length: Annotated[int | None, typer.Option(help="Override [model] max_length.")] = None,
     cpu_dtype: Annotated[str | None, typer.Option(help="Override [model] cpu_dtype (auto | float32 | bfloat16).")] = None,
     runtime: Annotated[str | None, typer.Option(help="Override [model] runtime (torch | onnx | onnx-fp32).")] = None,
+    count: Annotated[int | None, typer.Option("--count", min=1, help="Also score this many mentions through the "
+                                              "scoring stage from a scratch store (streamed in chunks), first: "
+                                              "mentions/s, peak RSS and RSS growth per mention.")] = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -31,8 +36,11 @@ def bench_score(
                         flags={"model.batch_size": "--batch-size", "model.max_length": "--max-length",
                                "model.cpu_dtype": "--cpu-dtype", "model.runtime": "--runtime"})
     cfg = ctx.settings.model
+    stage = _bench_stage(ctx, count) if count else None
     with err_console.status("benchmarking…"):
         res = bench_scoring(cfg, n=n, naive_n=naive_n)
+    if stage:
+        res["stage"] = stage
     console.print(f"batched: {res['rate']:.1f} texts/s   naive (same model, {safe(res['dtype'])}): "
                   f"{res['naive_rate']:.1f} texts/s   "
                   f"ratio: {res['ratio']:.1f}×   peak RSS: {res['peak_rss_mb']:.0f} MB   device: {safe(res['device'])}")
@@ -44,8 +52,69 @@ def bench_score(
                       f"texts/s → batched is {res['speedup_vs_pipeline']:.1f}× faster")
     if "label_agreement_fp32" in res:
         console.print(f"sentiment labels equal to the float32 model's: {res['label_agreement_fp32']:.1%} of {res['n']} texts")
+    if stage:
+        console.print(f"scoring stage over {stage['count']:,} stored mentions ({safe(stage['backend'])}, streamed in "
+                      f"chunks): {stage['rate']:.1f} mentions/s   peak RSS: {stage['peak_rss_mb']:.0f} MB (model load "
+                      f"included; {stage['rss_before_mb']:.0f} MB before scoring, at most {stage['scoring_rss_mb']:.0f} MB "
+                      f"while scoring, {stage['per_mention_kb']:+.3f} KB per mention)")
     if json_out:
         print(json.dumps(res))
+
+
+def _bench_stage(ctx: Context, count: int) -> dict[str, object]:
+    """`bench score --count`: fill a scratch store (bulk path, bounded batches), then score it as a worker does."""
+    from brandpulse.benchmarks.ingest import generate_mentions
+    from brandpulse.benchmarks.scratch import scratch_stores
+    from brandpulse.store.mentions import insert_mentions
+    from sentiment.bench import bench_stage
+
+    url = ctx.settings.database_url
+    with scratch_stores(url if url.startswith("postgresql") else None) as make_store:
+        engine = make_store()
+        with count_progress(f"storing {count:,} mentions in a scratch store") as on_progress:
+            for offset in range(0, count, 5_000):
+                insert_mentions(engine, generate_mentions(min(5_000, count - offset), offset=offset))
+                on_progress(min(offset + 5_000, count), count)
+        with err_console.status("loading the model…"):
+            scorer = ctx.scorer
+        with count_progress(f"scoring {count:,} mentions with {scorer.name}") as on_progress:
+            out = bench_stage(engine, scorer, on_progress)
+        out["backend"] = engine.dialect.name
+        engine.dispose()
+    return out
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    count: Annotated[int, typer.Option("--count", min=1, help="Mentions stored through the bulk path.")] = 50_000,
+    naive_count: Annotated[int, typer.Option(min=1, help="Mentions stored by the naive per-row ORM loop.")] = 2_000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Mentions per bulk insert transaction.")] = 2_000,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Bulk ingest vs a naive ORM add-and-commit-per-row loop: mentions/s and ratio, on SQLite and (when the
+    configured database is PostgreSQL) PostgreSQL. Each runs in a scratch store (a temporary SQLite file, a
+    temporary PostgreSQL schema): your data is not touched. With --json the last line is the SQLite run's
+    figures, every backend's under "results"."""
+    from brandpulse.benchmarks.ingest import run_ingest_bench
+    from brandpulse.benchmarks.scratch import scratch_stores
+
+    url = build_context(config).settings.database_url
+    urls: list[str | None] = [None] + ([url] if url.startswith("postgresql") else [])
+    results: list[dict[str, object]] = []
+    for target in urls:
+        name = "SQLite" if target is None else "PostgreSQL"
+        with err_console.status(f"{name}: preparing a scratch store…") as status, scratch_stores(target) as make_store:
+
+            def show(msg: str, name: str = name, status: Status = status) -> None:
+                status.update(f"{name}: {safe(msg)}…")
+
+            res = run_ingest_bench(make_store, count=count, naive_count=naive_count, batch_size=batch_size, progress=show)
+        console.print(f"{name}: bulk {res.bulk_rate:,.0f} mentions/s ({res.count:,} in batches of {res.batch_size:,})   "
+                      f"naive ORM loop {res.naive_rate:,.0f} mentions/s ({res.naive_count:,})   ratio {res.ratio:.1f}×")
+        results.append(res.as_dict())
+    if json_out:
+        print(json.dumps({**results[0], "results": results}))
 
 
 def register(app: typer.Typer) -> None:

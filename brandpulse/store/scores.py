@@ -15,7 +15,7 @@ import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, func, literal, or_, select, update
@@ -70,6 +70,32 @@ def pending_mentions(engine: Engine, model: ModelKey | str, revision: str | None
     """Mentions with no score from this model, oldest first (claims are not looked at)."""
     with session_scope(engine) as s:
         return [PendingMention(r.id, r.text, r.lang) for r in s.execute(_pending_query(as_key(model, revision), limit))]
+
+
+def _in_range(start: datetime | None, end: datetime | None) -> list[Any]:
+    return [c for c in (MentionRow.created_at >= start if start else None,
+                        MentionRow.created_at < end if end else None) if c is not None]
+
+
+def pending_span(engine: Engine, key: ModelKey, start: datetime | None = None,
+                 end: datetime | None = None) -> tuple[int, int, int]:
+    """(lowest id, highest id, how many) of the mentions created in [start, end) with no score from `key`;
+    (0, -1, 0) when there are none. Backfills split the id span into windows (`pending_in_window`)."""
+    q = (select(func.min(MentionRow.id), func.max(MentionRow.id), func.count())
+         .outerjoin(ScoreRow, _unscored(key)).where(ScoreRow.id.is_(None), *_in_range(start, end)))
+    with session_scope(engine) as s:
+        lo, hi, n = s.execute(q).one()
+    return (int(lo), int(hi), int(n)) if n else (0, -1, 0)
+
+
+def pending_in_window(engine: Engine, key: ModelKey, lo: int, hi: int, start: datetime | None = None,
+                      end: datetime | None = None) -> list[PendingMention]:
+    """The mentions with lo <= id < hi created in [start, end) with no score from `key` (claims not looked at)."""
+    q = (select(MentionRow.id, MentionRow.text, MentionRow.lang).outerjoin(ScoreRow, _unscored(key))
+         .where(ScoreRow.id.is_(None), MentionRow.id >= lo, MentionRow.id < hi, *_in_range(start, end))
+         .order_by(MentionRow.id))
+    with session_scope(engine) as s:
+        return [PendingMention(r.id, r.text, r.lang) for r in s.execute(q)]
 
 
 def release_dead_claims(engine: Engine) -> int:
