@@ -45,7 +45,7 @@ def run_demo(
     dashboard: bool = True,
     port: int | None = None,
 ) -> Settings:
-    from alerts.check import check_and_record
+    from alerts.cycle import alert_cycle
     from brandpulse.collecting import build_collectors
     from brandpulse.scoring import score_and_record
     from brandpulse.store.queries import alerts_frame, counts
@@ -71,12 +71,15 @@ def run_demo(
 
     from brandpulse.store.scores import model_key
 
-    check_and_record(engine, model_key(scorer.name, scorer.revision), settings.alerts)
+    cycle = alert_cycle(engine, settings, model_key=model_key(scorer.name, scorer.revision))
     alerts = alerts_frame(engine)
     for a in alerts.itertuples():
         what = escape(f"{a.severity} {a.brand}")
         console.print(f"[bold red]ALERT[/] {what} {a.start:%Y-%m-%d %H:%M}–{a.end:%H:%M} UTC: "
                       f"{escape(a.evidence.get('why', ''))}")
+    if cycle.sent.claimed:
+        console.print(f"delivery: {cycle.sent.sent} message(s) sent, {cycle.sent.retrying} to retry, "
+                      f"{cycle.sent.failed} failed")
     c = counts(engine)
     console.print(f"[bold]store[/]     {c['mentions']} mentions, {c['scored']} scored, {c['open_alerts']} open alert(s)")
     host = settings.dashboard.host

@@ -28,10 +28,9 @@ def _every(interval: float, stop: threading.Event, step: Callable[[], None], nam
 
 
 def run_service(ctx: Context, role: str, *, interval_s: float = 30.0, stop: threading.Event | None = None) -> None:
-    from alerts.check import check_and_record
+    from alerts.cycle import alert_cycle
     from brandpulse.collecting import build_collectors
     from brandpulse.scoring import score_pending
-    from brandpulse.store.queries import latest_model_key
     from listener.runner import follow
 
     if not interval_s > 0:
@@ -57,10 +56,8 @@ def run_service(ctx: Context, role: str, *, interval_s: float = 30.0, stop: thre
     if role in ("alerts", "all"):
 
         def alert_step() -> None:
-            key = latest_model_key(engine)
-            if key is None:
-                return
-            check_and_record(engine, key, ctx.settings.alerts)
+            # detect (alerts and their Delivery rows in one transaction), auto-resolve, then send the outbox
+            alert_cycle(engine, ctx.settings)
 
         threads.append(threading.Thread(target=_every, args=(interval_s, stop, alert_step, "alerts"), name="alerts",
                                         daemon=True))
