@@ -25,11 +25,16 @@ from brandpulse.store.queries import latest_model_key
 def delivery_evidence(engine: Engine, snapshot: dict[str, Any]) -> dict[str, Any]:
     """The `render_evidence` adapter for alerts.delivery.sender.send_pass: the alert's evidence rendered from the
     store now (top posts with their current text and links, top authors, lifted terms, the anger/disgust shares in
-    the window). A post deleted or an author forgotten since detection simply drops out."""
+    the window). A post deleted or an author forgotten since detection simply drops out. An alert stored without
+    evidence ids (written by hand or by an older version) shows the evidence its row holds."""
     alert = stored_alert(engine, int(snapshot["id"]))
     if alert is None:
         return dict(snapshot.get("evidence") or {})
     ev = render(engine, alert)
+    stored = dict(snapshot.get("evidence") or {})
+    for key, has_refs in (("top_posts", alert.refs.post_ids), ("top_authors", alert.refs.authors)):
+        if not has_refs and stored.get(key):  # an alert written without evidence ids: what its row holds
+            ev[key] = stored[key]
     shifts = ev.get("emotions") or {}
     ev["emotions"] = {str(e): float(v["window"]) for e, v in shifts.items()
                       if isinstance(v, dict) and isinstance(v.get("window"), int | float) and v["window"] > 0}
