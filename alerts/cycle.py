@@ -18,7 +18,8 @@ from alerts.delivery.sender import SendCounts, send_pass
 from alerts.evidence import render
 from alerts.lifecycle import auto_resolve
 from brandpulse.config import Settings
-from brandpulse.store.alerts import alert_position, stored_alert
+from brandpulse.store.alerts import alert_position, has_dirty_hours, stored_alert
+from brandpulse.store.outbox import has_due_deliveries
 from brandpulse.store.queries import latest_model_key
 
 
@@ -39,6 +40,11 @@ def delivery_evidence(engine: Engine, snapshot: dict[str, Any]) -> dict[str, Any
     ev["emotions"] = {str(e): float(v["window"]) for e, v in shifts.items()
                       if isinstance(v, dict) and isinstance(v.get("window"), int | float) and v["window"] > 0}
     return ev
+
+
+def work_waiting(engine: Engine) -> bool:
+    """Whether a pass has anything to do: rollup hours changed since the last pass, or a delivery is due."""
+    return has_dirty_hours(engine) or has_due_deliveries(engine)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from brandpulse.errors import InputError
 from brandpulse.store.cursors import load_cursor, save_cursor_in
 from brandpulse.store.engine import session_scope
-from brandpulse.store.schema import AlertEvidenceRow, AlertRow, AuthorRow, MentionRow, ScoreRow
+from brandpulse.store.schema import AlertEvidenceRow, AlertRow, AuthorRow, DirtyHourRow, MentionRow, ScoreRow
 from brandpulse.types import Cursor, utcnow
 
 #: The cursors row that holds where the next alert pass resumes (the migration 0003 moved it here).
@@ -79,6 +79,12 @@ def alert_position(engine: Engine) -> datetime | None:
     """The hour the last alert pass evaluated up to (exclusive), or None before the first pass."""
     cur = load_cursor(engine, CURSOR_SOURCE, CURSOR_KEY)
     return datetime.fromisoformat(cur.position) if cur else None
+
+
+def has_dirty_hours(engine: Engine) -> bool:
+    """Whether scoring has marked any rollup hour changed since the last alert pass (a cheap poll for the run loop)."""
+    with session_scope(engine) as s:
+        return s.scalars(select(DirtyHourRow.brand).limit(1)).first() is not None
 
 
 def save_alert_position(engine: Engine, until: datetime) -> None:
