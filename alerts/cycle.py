@@ -55,14 +55,18 @@ class CycleResult:
 
 
 def alert_cycle(engine: Engine, settings: Settings, *, model_key: str | None = None, send: bool = True,
-                **send_options: Any) -> CycleResult:
-    """Detect → auto-resolve → send. `send_options` go to send_pass (tests pass `sleep`, `limiter`, `now`)."""
+                auto_resolve_calm: bool = True, **send_options: Any) -> CycleResult:
+    """Detect → auto-resolve → send. `send_options` go to send_pass (tests pass `sleep`, `limiter`, `now`).
+
+    `auto_resolve_calm=False` leaves calm alerts open (the demo loads a whole past week in one pass, where every
+    episode is long over in stream time, and shows its alert open)."""
     key = model_key or latest_model_key(engine)
     delivery = delivery_config(settings)
     res: CheckResult | None = None
     resolved: list[int] = []
     if key is not None:
         res = check_and_record(engine, key, settings.alerts, delivery)
-        resolved = auto_resolve(engine, settings.alerts, alert_position(engine), delivery)
+        if auto_resolve_calm:
+            resolved = auto_resolve(engine, settings.alerts, alert_position(engine), delivery)
     counts = send_pass(engine, settings, render_evidence=delivery_evidence, **send_options) if send else SendCounts()
     return CycleResult(res, resolved, counts)

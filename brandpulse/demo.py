@@ -71,7 +71,8 @@ def run_demo(
 
     from brandpulse.store.scores import model_key
 
-    cycle = alert_cycle(engine, settings, model_key=model_key(scorer.name, scorer.revision))
+    # the whole week arrives in one pass: its episode is over in stream time, but the demo shows it open
+    cycle = alert_cycle(engine, settings, model_key=model_key(scorer.name, scorer.revision), auto_resolve_calm=False)
     alerts = alerts_frame(engine)
     for a in alerts.itertuples():
         what = escape(f"{a.severity} {a.brand}")
