@@ -3,7 +3,11 @@ pass (the dirty hours scoring marks; late rows included), store new/extended ale
 evidence ids, clear the marks evaluated, and move the pass's position (a cursors row) forward.
 
 An alert already stored is extended or left alone, never raised twice: a changed hour inside or
-next to a stored alert is re-evaluated from that alert's start.
+next to a stored alert is re-evaluated from that alert's start, and a stretch that starts within
+`[alerts] cooldown_hours` of a stored alert's end extends (or reopens) that alert instead of paging again.
+
+With a delivery config, a new alert and its Delivery rows (one per routed destination) are written in one
+transaction, and an escalation queues its follow-up in the transaction that raises the severity.
 """
 
 from __future__ import annotations
@@ -14,15 +18,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from alerts.delivery.enqueue import add_alert, enqueue_state_change
+from alerts.delivery.routing import DeliveryConfig
 from alerts.detect import detect, detect_hours, shift_hours, stretches
 from alerts.evidence import collect
 from alerts.registry import configured_rules
 from alerts.rule import CandidateAlert
 from brandpulse.config import AlertRuleConfig
-from brandpulse.store.alerts import Outcome, alert_position, alert_windows, save_alert_position, upsert_alert
+from brandpulse.store.alerts import Outcome, alert_position, alert_windows, save_alert_position, upsert_alert_in
 from brandpulse.store.cursors import finish_run, start_run
 from brandpulse.store.dirty_hours import DirtyHour, clear_dirty_hours, dirty_hours
+from brandpulse.store.engine import session_scope
+from brandpulse.store.outbox import OPENED, enqueue_in
+from brandpulse.store.schema import AlertRow
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +60,11 @@ def check_alerts(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
+    delivery: DeliveryConfig | None = None,
 ) -> CheckResult:
     """Detect alerts and store them: in [since, until) when a range is given, else in every hour whose
-    rollups changed since the last recorded pass (and the few hours after each)."""
+    rollups changed since the last recorded pass (and the few hours after each). With `delivery`, new alerts
+    and escalations queue their messages (routed by brand and severity) in the same transaction."""
     rules = {r.name: r for r in configured_rules(config)}
     marks: list[DirtyHour] = []
     if since is not None or until is not None:
@@ -71,14 +83,38 @@ def check_alerts(
     outcomes: dict[int, Outcome] = {}
     for alert in found:
         ev = collect(engine, model_key, rules[alert.rule], alert)
-        alert_id, outcome = upsert_alert(engine, rule=alert.rule, brand=alert.brand, start=alert.start, end=alert.end,
-                                         severity=alert.severity, metrics=alert.metrics, summary=ev.summary,
-                                         refs=ev.refs)
-        outcomes[alert_id] = outcome
+        with session_scope(engine) as s:
+            row, outcome = upsert_alert_in(s, rule=alert.rule, brand=alert.brand, start=alert.start, end=alert.end,
+                                           severity=alert.severity, metrics=alert.metrics, summary=ev.summary,
+                                           refs=ev.refs, cooldown_hours=config.cooldown_hours)
+            if delivery is not None:
+                _queue(s, row, outcome, delivery, first_seen=outcomes.get(row.id) == "new")
+            alert_id = row.id
+        outcomes[alert_id] = _stronger(outcomes.get(alert_id), outcome)
     tally = Counter(outcomes.values())
-    new, updated = tally["new"], tally["extended"] + tally["escalated"]
+    new, updated = tally["new"], tally["extended"] + tally["escalated"] + tally["reopened"]
     log.info("alerts check: %d new, %d updated", new, updated)
     return CheckResult(evaluated_from, evaluated_until, new, updated, found, outcomes, marks)
+
+
+def _queue(session: Session, row: AlertRow, outcome: Outcome, delivery: DeliveryConfig, *, first_seen: bool) -> None:
+    """The messages an alert change sends, in the transaction that stores it. An alert raised and escalated in the
+    same pass has sent nothing yet: its "opened" message (built when sent) already shows the higher severity, so
+    only the destinations that the higher severity adds get it too."""
+    if outcome == "new":
+        add_alert(session, row, delivery)
+    elif outcome == "escalated" and first_seen:
+        enqueue_in(session, row.id, delivery.destinations_for(row.brand, row.severity), OPENED)
+    elif outcome == "escalated":
+        enqueue_state_change(session, row.id, "escalated", delivery)
+
+
+_RANK: dict[str, int] = {"unchanged": 0, "extended": 1, "reopened": 2, "escalated": 3, "new": 4}
+
+
+def _stronger(before: Outcome | None, now: Outcome) -> Outcome:
+    """What one pass did to an alert several candidates updated (a new alert stays "new")."""
+    return now if before is None or _RANK[now] > _RANK[before] else before
 
 
 def _from_alert_starts(engine: Engine, marks: list[DirtyHour]) -> dict[str, list[datetime]]:
@@ -93,11 +129,15 @@ def _from_alert_starts(engine: Engine, marks: list[DirtyHour]) -> dict[str, list
     return changed
 
 
-def check_and_record(engine: Engine, model_key: str, config: AlertRuleConfig) -> CheckResult:
-    """One detection pass recorded as an "alerts" run; the next pass resumes from the saved position."""
+def check_and_record(engine: Engine, model_key: str, config: AlertRuleConfig,
+                     delivery: DeliveryConfig | None = None) -> CheckResult:
+    """One detection pass recorded as an "alerts" run; the next pass resumes from the saved position.
+
+    With `delivery` (alerts.delivery.routing.delivery_config(settings)), new alerts and escalations queue their
+    messages in the transaction that stores them (`brandpulse alerts send` or the run loop posts them)."""
     run_id = start_run(engine, "alerts")
     try:
-        res = check_alerts(engine, model_key, config)
+        res = check_alerts(engine, model_key, config, delivery=delivery)
     except Exception as exc:
         finish_run(engine, run_id, error=f"{exc.__class__.__name__}: {exc}")
         raise

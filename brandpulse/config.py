@@ -142,6 +142,12 @@ class AlertRuleConfig(_Strict):
     """
 
     rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: An open or acknowledged alert is resolved ("auto") once its brand has been back at baseline this many hours
+    #: of stream time (hours evaluated after the alert's window without the rule firing).
+    auto_resolve_hours: float = Field(default=6.0, gt=0, le=24 * 30)
+    #: A new alert of the same brand and rule starting within this many hours of an earlier alert's end extends
+    #: (or reopens) that alert instead of paging again.
+    cooldown_hours: float = Field(default=12.0, ge=0, le=24 * 30)
 
     @model_validator(mode="before")
     @classmethod

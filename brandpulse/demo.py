@@ -46,7 +46,7 @@ def run_demo(
     dashboard: bool = True,
     port: int | None = None,
 ) -> Settings:
-    from alerts.check import check_and_record
+    from alerts.cycle import alert_cycle
     from brandpulse.collecting import build_collectors
     from brandpulse.store.queries import alerts_frame, counts
     from listener.runner import collect_once
@@ -70,12 +70,16 @@ def run_demo(
         n = score_and_record(engine, scorer, on_progress=on_progress)
     console.print(f"scored {n} mentions")
 
-    check_and_record(engine, str(ModelKey.of_scorer(scorer)), settings.alerts)
+    # the whole week arrives in one pass: its episode is over in stream time, but the demo shows it open
+    cycle = alert_cycle(engine, settings, model_key=str(ModelKey.of_scorer(scorer)), auto_resolve_calm=False)
     alerts = alerts_frame(engine)
     for a in alerts.itertuples():
         what = escape(f"{a.severity} {a.brand}")
         console.print(f"[bold red]ALERT[/] {what} {a.start:%Y-%m-%d %H:%M}–{a.end:%H:%M} UTC: "
                       f"{escape(a.evidence.get('why', ''))}")
+    if cycle.sent.claimed:
+        console.print(f"delivery: {cycle.sent.sent} message(s) sent, {cycle.sent.retrying} to retry, "
+                      f"{cycle.sent.failed} failed")
     c = counts(engine)
     console.print(f"[bold]store[/]     {c['mentions']} mentions, {c['scored']} scored, {c['open_alerts']} open alert(s)")
     host = settings.dashboard.host

@@ -6,11 +6,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from brandpulse.errors import BrandpulseError, ConfigError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from brandpulse.config import Settings
     from brandpulse.context import Context
 
 log = logging.getLogger(__name__)
@@ -30,10 +33,30 @@ def _every(interval: float, stop: threading.Event, step: Callable[[], None], nam
         stop.wait(interval)
 
 
+#: How often the alerts role looks for changed rollup hours or due deliveries (a cheap query) between full passes.
+ALERTS_POLL_S = 0.25
+
+
+def alerts_loop(engine: Engine, settings: Settings, stop: threading.Event, *, interval_s: float = 60.0,
+                poll_s: float = ALERTS_POLL_S, **send_options: Any) -> None:
+    """The alerts role: a detect → auto-resolve → send pass (alerts.cycle.alert_cycle) as soon as scoring has marked
+    changed rollup hours or a delivery is due (checked every `poll_s`), and at least every `interval_s`.
+    `send_options` go to the sender (the alerts benchmark passes its own rate limiter)."""
+    from alerts.cycle import alert_cycle, work_waiting
+
+    last = float("-inf")
+
+    def step() -> None:
+        nonlocal last
+        if time.monotonic() - last >= interval_s or work_waiting(engine):
+            last = time.monotonic()
+            alert_cycle(engine, settings, **send_options)
+
+    _every(poll_s, stop, step, "alerts")
+
+
 def run_service(ctx: Context, role: str, *, interval_s: float = 30.0, stop: threading.Event | None = None) -> None:
-    from alerts.check import check_and_record
     from brandpulse.collecting import build_collectors
-    from brandpulse.store.queries import latest_model_key
     from brandpulse.store.retention import purge_raw_payloads
     from listener.runner import follow
     from sentiment.stage import score_pending
@@ -66,15 +89,9 @@ def run_service(ctx: Context, role: str, *, interval_s: float = 30.0, stop: thre
         threads.append(threading.Thread(target=_every, args=(5.0, stop, score_step, "score"), name="score",
                                         daemon=True))
     if role in ("alerts", "all"):
-
-        def alert_step() -> None:
-            key = latest_model_key(engine)
-            if key is None:
-                return
-            check_and_record(engine, key, ctx.settings.alerts)
-
-        threads.append(threading.Thread(target=_every, args=(interval_s, stop, alert_step, "alerts"), name="alerts",
-                                        daemon=True))
+        # detect (alerts and their Delivery rows in one transaction), auto-resolve, then send the outbox — as data arrives
+        threads.append(threading.Thread(target=alerts_loop, args=(engine, ctx.settings, stop),
+                                        kwargs={"interval_s": interval_s}, name="alerts", daemon=True))
     for t in threads:
         t.start()
     try:

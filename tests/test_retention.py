@@ -111,7 +111,7 @@ def test_the_service_loop_purges_on_schedule(engine: Engine, db_url: str, tmp_pa
         return real(eng, days)
 
     monkeypatch.setattr("brandpulse.store.retention.purge_raw_payloads", counting)
-    monkeypatch.setattr("brandpulse.scoring.score_pending", lambda *_a, **_k: 0)
+    monkeypatch.setattr("sentiment.stage.score_pending", lambda *_a, **_k: 0)
     ctx = Context(config_file=cfg, overrides={}, require_file=True, option_names={})
     monkeypatch.setattr(Context, "scorer", property(lambda _self: None))
     stop = threading.Event()

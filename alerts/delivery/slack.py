@@ -63,6 +63,8 @@ def _header(msg: AlertMessage) -> str:
 
 
 def _num(v: Any) -> str:
+    if isinstance(v, float) and 0 < abs(v) < 0.01:  # p-values: 2.6e-09, not 0
+        return f"{v:.2g}"
     if isinstance(v, float):
         return f"{v:.2f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:,.0f}"
     return f"{v:,}" if isinstance(v, int) else escape_text(str(v))

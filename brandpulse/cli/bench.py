@@ -117,5 +117,26 @@ def bench_ingest(
         print(json.dumps({**results[0], "results": results}))
 
 
+@bench_app.command("alerts")
+def bench_alerts_cmd(
+    trials: Annotated[int, typer.Option(help="Injected bursts per design.", min=1, max=500)] = 20,
+    poll: Annotated[float, typer.Option(help="Seconds between the run loop's checks for new data.", min=0.01,
+                                        max=60)] = 0.25,
+    json_out: JsonOpt = False,
+) -> None:
+    """Stored → webhook received: the run loop's alerts role (rollups + outbox) vs detection over raw mentions,
+    on the demo config with a local webhook receiver (no model needed: scores are written directly)."""
+    from brandpulse.benchmarks.alerts import bench_alerts
+
+    with err_console.status("benchmarking alert delivery…") as status:
+        res = bench_alerts(trials, poll_s=poll, on_step=lambda m: status.update(m))
+    console.print(f"stored → delivered: p50 {res['p50_s']:.3f} s, p95 {res['p95_s']:.3f} s "
+                  f"(missed {res['missed']})   naive over raw mentions: p50 {res['naive_p50_s']:.3f} s, "
+                  f"p95 {res['naive_p95_s']:.3f} s (missed {res['naive_missed']})   ratio (naive/rollups p95): "
+                  f"{safe(res['ratio'])}")
+    if json_out:
+        print(json.dumps(res))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")

@@ -9,18 +9,19 @@ is shown, so a forgotten author or a deleted post drops out without touching any
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Engine, and_, delete, func, select
 from sqlalchemy.orm import Session
 
+from brandpulse.errors import InputError
 from brandpulse.model_key import ModelKey
 from brandpulse.store.cursors import load_cursor, save_cursor_in
 from brandpulse.store.engine import session_scope
-from brandpulse.store.schema import AlertEvidenceRow, AlertRow, AuthorRow, MentionRow, ScoreRow
+from brandpulse.store.schema import AlertEvidenceRow, AlertRow, AuthorRow, DirtyHourRow, MentionRow, ScoreRow
 from brandpulse.types import Cursor, utcnow
 
 #: The cursors row that holds where the next alert pass resumes (the migration 0003 moved it here).
@@ -29,7 +30,12 @@ CURSOR_SOURCE, CURSOR_KEY = "alerts", "check"
 ALERT_STATES = ("open", "acknowledged", "resolved")
 ACTIVE_STATES = ("open", "acknowledged")
 
-Outcome = Literal["new", "extended", "escalated", "unchanged"]
+#: "reopened": a resolved alert of the same brand and rule got new hours within the cooldown (no new page).
+Outcome = Literal["new", "extended", "escalated", "reopened", "unchanged"]
+#: Called inside the transaction that resolves an alert (the alerts stage queues its "resolved" messages there).
+OnResolved = Callable[[Session, int], None]
+#: Who resolves an alert whose brand has been back at baseline for `[alerts] auto_resolve_hours`.
+AUTO = "auto"
 #: Severity order (notice < warning < critical), names stored before issue 12 included.
 _SEVERITY_ORDER = {"low": 0, "notice": 0, "medium": 1, "warning": 1, "high": 2, "critical": 2}
 
@@ -57,6 +63,11 @@ class StoredAlert:
     #: the JSON kept on the alert: model key, lifted terms, the "why" line at detection time
     summary: dict[str, Any]
     refs: EvidenceRefs
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    created_at: datetime | None = None
 
 
 # --------------------------------------------------------------------------- the pass position
@@ -64,6 +75,12 @@ def alert_position(engine: Engine) -> datetime | None:
     """The hour the last alert pass evaluated up to (exclusive), or None before the first pass."""
     cur = load_cursor(engine, CURSOR_SOURCE, CURSOR_KEY)
     return datetime.fromisoformat(cur.position) if cur else None
+
+
+def has_dirty_hours(engine: Engine) -> bool:
+    """Whether scoring has marked any rollup hour changed since the last alert pass (a cheap poll for the run loop)."""
+    with session_scope(engine) as s:
+        return s.scalars(select(DirtyHourRow.brand).limit(1)).first() is not None
 
 
 def save_alert_position(engine: Engine, until: datetime) -> None:
@@ -166,42 +183,61 @@ def _evidence_rows(alert_id: int, refs: EvidenceRefs) -> list[AlertEvidenceRow]:
 
 def upsert_alert(
     engine: Engine, *, rule: str, brand: str, start: datetime, end: datetime, severity: str,
-    metrics: dict[str, Any], summary: dict[str, Any], refs: EvidenceRefs,
+    metrics: dict[str, Any], summary: dict[str, Any], refs: EvidenceRefs, cooldown_hours: float = 0.0,
 ) -> tuple[int, Outcome]:
-    """Store a detected alert, or update the stored one of the same brand and rule whose window it
-    overlaps or touches (re-evaluating hours never duplicates an alert).
+    """`upsert_alert_in` in a transaction of its own; returns the alert id and what happened."""
+    with session_scope(engine) as s:
+        row, outcome = upsert_alert_in(s, rule=rule, brand=brand, start=start, end=end, severity=severity,
+                                       metrics=metrics, summary=summary, refs=refs, cooldown_hours=cooldown_hours)
+        return row.id, outcome
 
-    The stored window becomes the union of both. Returns the alert id and what happened
-    ("escalated" = severity went up, which alert delivery announces as a follow-up).
+
+def upsert_alert_in(
+    session: Session, *, rule: str, brand: str, start: datetime, end: datetime, severity: str,
+    metrics: dict[str, Any], summary: dict[str, Any], refs: EvidenceRefs, cooldown_hours: float = 0.0,
+) -> tuple[AlertRow, Outcome]:
+    """Store a detected alert, or update the stored one of the same brand and rule whose window it
+    overlaps, touches, or follows within `cooldown_hours` (re-evaluating hours never duplicates an
+    alert, and one episode that pauses briefly is one alert).
+
+    The stored window becomes the union of both. A resolved alert that gets hours after its window
+    is reopened ("reopened": no new page); "escalated" = severity went up (delivery announces it as a
+    follow-up). Returns the row (flushed, so it has its id) and what happened.
     """
     now = utcnow()
-    with session_scope(engine) as s:
-        existing = s.scalars(
-            select(AlertRow).where(AlertRow.brand == brand, AlertRow.rule == rule,
-                                   AlertRow.window_start <= end, AlertRow.window_end >= start)
-            .order_by(AlertRow.window_start, AlertRow.id)
-        ).first()
-        if existing is None:
-            row = AlertRow(brand=brand, rule=rule, window_start=start, window_end=end, severity=severity,
-                           metrics=metrics, evidence=summary, state="open", created_at=now, updated_at=now)
-            s.add(row)
-            s.flush()
-            s.add_all(_evidence_rows(row.id, refs))
-            return row.id, "new"
-        if start >= existing.window_start and end <= existing.window_end and (
-                metrics == existing.metrics or start > existing.window_start):
-            # the same alert again, or a re-evaluated stretch inside it: nothing new to say
-            return existing.id, "unchanged"
-        escalated = _SEVERITY_ORDER.get(severity, 0) > _SEVERITY_ORDER.get(existing.severity, 0)
-        existing.window_start = min(existing.window_start, start)
-        existing.window_end = max(existing.window_end, end)
-        existing.metrics = metrics
-        existing.evidence = summary
-        if escalated:
-            existing.severity = severity
-        existing.updated_at = now
-        _replace_evidence(s, existing.id, refs)
-        return existing.id, "escalated" if escalated else "extended"
+    s = session
+    reach = start - timedelta(hours=max(cooldown_hours, 0.0))
+    existing = s.scalars(
+        select(AlertRow).where(AlertRow.brand == brand, AlertRow.rule == rule,
+                               AlertRow.window_start <= end, AlertRow.window_end >= reach)
+        .order_by(AlertRow.window_end.desc(), AlertRow.id)
+    ).first()
+    if existing is None:
+        row = AlertRow(brand=brand, rule=rule, window_start=start, window_end=end, severity=severity,
+                       metrics=metrics, evidence=summary, state="open", created_at=now, updated_at=now)
+        s.add(row)
+        s.flush()
+        s.add_all(_evidence_rows(row.id, refs))
+        return row, "new"
+    if start >= existing.window_start and end <= existing.window_end and (
+            metrics == existing.metrics or start > existing.window_start):
+        # the same alert again, or a re-evaluated stretch inside it: nothing new to say
+        return existing, "unchanged"
+    escalated = _SEVERITY_ORDER.get(severity, 0) > _SEVERITY_ORDER.get(existing.severity, 0)
+    reopened = existing.state == "resolved" and end > existing.window_end
+    existing.window_start = min(existing.window_start, start)
+    existing.window_end = max(existing.window_end, end)
+    existing.metrics = metrics
+    existing.evidence = summary
+    if escalated:
+        existing.severity = severity
+    if reopened:
+        existing.state = "open"
+        existing.resolved_at = None
+        existing.resolved_by = None
+    existing.updated_at = now
+    _replace_evidence(s, existing.id, refs)
+    return existing, "escalated" if escalated else "reopened" if reopened else "extended"
 
 
 def alert_windows(engine: Engine, brand: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -219,11 +255,14 @@ def _replace_evidence(session: Session, alert_id: int, refs: EvidenceRefs) -> No
 
 
 # --------------------------------------------------------------------------- reading alerts
-def stored_alerts(engine: Engine, states: Sequence[str] = ACTIVE_STATES, brand: str | None = None) -> list[StoredAlert]:
-    """Alerts in the given states, newest window first, with their evidence ids."""
+def stored_alerts(engine: Engine, states: Sequence[str] = ACTIVE_STATES, brand: str | None = None,
+                  ids: Sequence[int] | None = None) -> list[StoredAlert]:
+    """Alerts in the given states (and with these ids, if given), newest window first, with their evidence ids."""
     q = select(AlertRow).where(AlertRow.state.in_(list(states))).order_by(AlertRow.window_start.desc(), AlertRow.id)
     if brand is not None:
         q = q.where(AlertRow.brand == brand)
+    if ids is not None:
+        q = q.where(AlertRow.id.in_(list(ids)))
     with session_scope(engine) as s:
         alerts = list(s.scalars(q))
         refs: dict[int, EvidenceRefs] = {a.id: EvidenceRefs() for a in alerts}
@@ -239,7 +278,8 @@ def stored_alerts(engine: Engine, states: Sequence[str] = ACTIVE_STATES, brand: 
                 elif e.kind == "campaign" and e.dup_group is not None:
                     r.campaign_groups.append(e.dup_group)
         return [StoredAlert(a.id, a.rule, a.brand, a.window_start, a.window_end, a.severity, a.state, a.metrics,
-                            a.evidence or {}, refs[a.id]) for a in alerts]
+                            a.evidence or {}, refs[a.id], a.acknowledged_at, a.acknowledged_by, a.resolved_at,
+                            a.resolved_by, a.created_at) for a in alerts]
 
 
 def posts_by_id(engine: Engine, model_key: str | None, ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -267,3 +307,74 @@ def authors_by_id(engine: Engine, refs: Sequence[tuple[int, int]]) -> list[dict[
         found = {r.id: r for r in s.execute(q)}
     return [{"platform": found[a].platform, "author_handle": found[a].handle, "posts": n,
              "followers": found[a].followers} for a, n in refs if a in found]
+
+
+def stored_alert(engine: Engine, alert_id: int) -> StoredAlert | None:
+    """One alert (any state) with its evidence ids, or None when there is no such alert."""
+    found = stored_alerts(engine, ALERT_STATES, ids=[alert_id])
+    return found[0] if found else None
+
+
+# --------------------------------------------------------------------------- lifecycle: open → acknowledged → resolved
+def _who(by: str) -> str:
+    who = " ".join(str(by).split())[:128]
+    if not who:
+        raise InputError("--by must name who did it (a name or handle), got an empty value")
+    return who
+
+
+def _get(session: Session, alert_id: int) -> AlertRow:
+    row = session.get(AlertRow, alert_id, with_for_update=True)
+    if row is None:
+        raise InputError(f"there is no alert {alert_id}; `brandpulse alerts list --state all` shows the ids")
+    return row
+
+
+def acknowledge_alert(engine: Engine, alert_id: int, by: str, *, now: datetime | None = None) -> bool:
+    """Mark an open alert acknowledged by `by` (someone is on it). False when it already was acknowledged;
+    InputError for an unknown or resolved alert."""
+    who = _who(by)
+    with session_scope(engine) as s:
+        row = _get(s, alert_id)
+        if row.state == "acknowledged":
+            return False
+        if row.state == "resolved":
+            raise InputError(f"alert {alert_id} is already resolved (by {row.resolved_by or 'someone'}); "
+                             "nothing to acknowledge")
+        row.state, row.acknowledged_at, row.acknowledged_by = "acknowledged", now or utcnow(), who
+        row.updated_at = now or utcnow()
+        return True
+
+
+def _resolve_in(session: Session, row: AlertRow, who: str, now: datetime, on_resolved: OnResolved | None) -> None:
+    row.state, row.resolved_at, row.resolved_by, row.updated_at = "resolved", now, who, now
+    session.flush()
+    if on_resolved is not None:
+        on_resolved(session, row.id)
+
+
+def resolve_alert(engine: Engine, alert_id: int, by: str, *, on_resolved: OnResolved | None = None,
+                  now: datetime | None = None) -> bool:
+    """Mark an open or acknowledged alert resolved by `by`; `on_resolved(session, id)` runs in the same
+    transaction. False when it already was resolved; InputError for an unknown alert."""
+    who = _who(by)
+    with session_scope(engine) as s:
+        row = _get(s, alert_id)
+        if row.state == "resolved":
+            return False
+        _resolve_in(s, row, who, now or utcnow(), on_resolved)
+        return True
+
+
+def auto_resolve_alerts(engine: Engine, calm_since: datetime, *, on_resolved: OnResolved | None = None,
+                        now: datetime | None = None) -> list[int]:
+    """Resolve (by "auto") every open or acknowledged alert whose window ended at or before `calm_since`
+    (the caller passes the evaluated position minus `auto_resolve_hours`: no hour since fired). Returns their ids."""
+    done: list[int] = []
+    with session_scope(engine) as s:
+        rows = s.scalars(select(AlertRow).where(AlertRow.state.in_(list(ACTIVE_STATES)), AlertRow.window_end <= calm_since)
+                         .order_by(AlertRow.id).with_for_update(skip_locked=True))
+        for row in rows:
+            _resolve_in(s, row, AUTO, now or utcnow(), on_resolved)
+            done.append(row.id)
+    return done

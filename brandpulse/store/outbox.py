@@ -100,6 +100,14 @@ def _claimable(now: datetime, lease: timedelta) -> Any:
     )
 
 
+def has_due_deliveries(engine: Engine, now: datetime | None = None, lease_seconds: float = 120.0) -> bool:
+    """Whether any delivery is claimable now (a cheap poll for the run loop)."""
+    now = now or utcnow()
+    with session_scope(engine) as s:
+        q = select(DeliveryRow.id).where(_claimable(now, timedelta(seconds=lease_seconds))).limit(1)
+        return s.scalars(q).first() is not None
+
+
 def claim(engine: Engine, worker: str, *, limit: int = 20, lease_seconds: float = 120.0,
           now: datetime | None = None) -> list[ClaimedDelivery]:
     """Take the lease on up to `limit` due deliveries (oldest first) for `worker`."""

@@ -197,6 +197,11 @@ class AlertRow(Base):
     state: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    #: Lifecycle (issue 12): who acknowledged / resolved the alert and when ("auto" resolves after a calm spell).
+    acknowledged_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class AlertEvidenceRow(Base):
