@@ -10,10 +10,9 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from brandpulse.errors import StoreError
-from brandpulse.model_key import ModelKey
 from brandpulse.store import postgres_bulk, sqlite_bulk
 from brandpulse.store.engine import session_scope
-from brandpulse.store.schema import MentionBrandRow, MentionRow, RollupRow, ScoreRow
+from brandpulse.store.schema import MentionBrandRow, MentionRow, ScoreRow
 from brandpulse.types import Mention
 
 log = logging.getLogger(__name__)
@@ -72,23 +71,10 @@ def delete_mentions_in(session: Session, keys: Iterable[tuple[str, str]]) -> int
 
 
 def _unroll(session: Session, mention_ids: Sequence[int]) -> None:
-    """Subtract scored mentions from the hourly rollups (once per linked brand) before they are deleted."""
-    from brandpulse.store.rollups import hour_of
+    """Subtract scored mentions from all rollups (once per linked brand) before they are deleted."""
+    from brandpulse.store.rollups import unroll_mentions
 
-    q = (
-        select(ScoreRow.model, ScoreRow.revision, ScoreRow.label, MentionBrandRow.brand, MentionRow.created_at,
-               MentionRow.author_followers)
-        .join(MentionRow, MentionRow.id == ScoreRow.mention_id)
-        .join(MentionBrandRow, MentionBrandRow.mention_id == MentionRow.id)
-        .where(ScoreRow.mention_id.in_(mention_ids))
-    )
-    for r in session.execute(q):
-        if r.brand is None:
-            continue
-        row = session.get(RollupRow, (str(ModelKey(r.model, r.revision)), r.brand, hour_of(r.created_at), r.label))
-        if row is not None:
-            row.count = max(0, row.count - 1)
-            row.reach = max(0, row.reach - (r.author_followers or 0))
+    unroll_mentions(session, mention_ids)
 
 
 def count_mentions(engine: Engine) -> int:
