@@ -31,6 +31,14 @@ def latest_hour(engine: Engine, model_key: ModelKey | str) -> datetime | None:
     return hour_of(value) if value is not None else None
 
 
+def brand_names(engine: Engine, model_key: ModelKey | str) -> list[str]:
+    """The brands with scored mentions of this model, most mentioned first."""
+    q = (select(RollupRow.brand).where(RollupRow.model_key == str(model_key)).group_by(RollupRow.brand)
+         .order_by(func.sum(RollupRow.count).desc(), RollupRow.brand))
+    with session_scope(engine) as s:
+        return list(s.scalars(q))
+
+
 def series(engine: Engine, model_key: ModelKey | str, dim: str, brands: list[str] | None, since: datetime,
            until: datetime) -> pd.DataFrame:
     """brand × hour × value: count, reach for `dim` = sentiment | emotion | platform | language, over [since, until)."""
