@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 from sqlalchemy import Engine
 
 from brandpulse.types import EMOTIONS
 from dashboard import data, urlstate
+from dashboard.charts import stacked
 from dashboard.period import CUSTOM, PRESETS, Period, resolve
 
 COLORS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c", "uncertain": "#ffbf00"}
@@ -69,32 +69,23 @@ def _body(engine: Engine, url: str, key: str, brands: tuple[str, ...], period: P
     if sent.empty:
         st.info("No mentions for the chosen brands in this period.")
         return
-    height = 200 * max(len(brands), 1)
     st.subheader("Sentiment share")
-    fig = px.area(sent, x="period", y="count", color="value", facet_row="brand", groupnorm="percent",
-                  color_discrete_map=COLORS, labels={"period": "", "count": "% of mentions", "value": "sentiment"},
-                  height=height)
-    st.plotly_chart(fig, key="sentiment_share_chart")
+    st.plotly_chart(stacked(sent, x="period", y="count", color="value", facet="brand", kind="area", percent=True,
+                            colors=COLORS, order=list(COLORS), y_title="% of mentions"), key="sentiment_share_chart")
     st.subheader("Volume by sentiment")
-    fig = px.bar(sent, x="period", y="count", color="value", facet_row="brand", color_discrete_map=COLORS,
-                 labels={"period": "", "count": "mentions", "value": "sentiment"}, height=height)
-    fig.update_yaxes(matches=None)
-    st.plotly_chart(fig, key="volume_chart")
+    st.plotly_chart(stacked(sent, x="period", y="count", color="value", facet="brand", colors=COLORS,
+                            order=list(COLORS), y_title="mentions"), key="volume_chart")
     emo = data.bucket(data.series(engine, url, key, "emotion", brands, since, until), tz, period.freq)
     st.subheader("Emotion mix")
     if emo.empty:
         st.info("No emotions detected in this period.")
     else:
-        fig = px.bar(emo, x="period", y="count", color="value", facet_row="brand", color_discrete_map=EMOTION_COLORS,
-                     category_orders={"value": list(EMOTIONS)}, height=height,
-                     labels={"period": "", "count": "mentions", "value": "emotion"})
-        fig.update_yaxes(matches=None)
-        st.plotly_chart(fig, key="emotion_chart")
+        st.plotly_chart(stacked(emo, x="period", y="count", color="value", facet="brand", colors=EMOTION_COLORS,
+                                order=list(EMOTIONS), y_title="mentions"), key="emotion_chart")
     st.subheader("Share of voice")
     sov = sent.groupby(["period", "brand"], as_index=False)["count"].sum()
-    fig = px.area(sov, x="period", y="count", color="brand", groupnorm="percent",
-                  labels={"period": "", "count": "% of all mentions"})
-    st.plotly_chart(fig, key="share_of_voice_chart")
+    st.plotly_chart(stacked(sov, x="period", y="count", color="brand", kind="area", percent=True,
+                            y_title="% of all mentions", row_height=300), key="share_of_voice_chart")
     _terms_and_posts(engine, url, key, brands, period, tz)
 
 

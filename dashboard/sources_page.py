@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import plotly.express as px
 import streamlit as st
 
 from dashboard import data
+from dashboard.charts import stacked
 
 COLUMNS = {
     "lag_s": st.column_config.NumberColumn("lag (s)", format="%.0f"),
@@ -39,6 +39,6 @@ def render() -> None:
     if vol.empty:
         st.info("No scored mentions in the last 48 hours of data.")
         return
-    fig = px.bar(data.in_zone(vol, "hour", tz), x="hour", y="count", color="platform",
-                 labels={"hour": "", "count": "mentions"})
+    fig = stacked(data.in_zone(vol, "hour", tz), x="hour", y="count", color="platform", y_title="mentions",
+                  row_height=300)
     st.plotly_chart(fig, key="sources_volume_chart")

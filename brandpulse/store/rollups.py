@@ -67,12 +67,12 @@ def add_to_rollups(
         {"model_key": str(model_key), "brand": b, "hour": h, "sentiment": s, "count": c, "reach": reach[(b, h, s)]}
         for (b, h, s), c in sorted(counts.items())
     ]
-    stmt = upsert_insert(session, table).values(rows)
+    stmt = upsert_insert(session, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=["model_key", "brand", "hour", "sentiment"],
         set_={"count": table.c.count + stmt.excluded.count, "reach": table.c.reach + stmt.excluded.reach},
     )
-    session.execute(stmt)
+    session.execute(stmt, rows)  # one statement compiled once, executed for every row (no huge multi-VALUES)
     mark_dirty_hours(session, str(model_key), {(b, h) for b, h, _ in counts})
     return len(rows)
 
@@ -100,13 +100,12 @@ def add_to_dim_rollups(
         {"model_key": str(model_key), "dim": d, "brand": b, "hour": h, "value": v, "count": c, "reach": reach[(d, b, h, v)]}
         for (d, b, h, v), c in sorted(counts.items())
     ]
-    for i in range(0, len(rows), 2000):  # bounded statement size (SQLite's variable limit)
-        stmt = upsert_insert(session, table).values(rows[i : i + 2000])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["model_key", "dim", "brand", "hour", "value"],
-            set_={"count": table.c.count + stmt.excluded.count, "reach": table.c.reach + stmt.excluded.reach},
-        )
-        session.execute(stmt)
+    stmt = upsert_insert(session, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["model_key", "dim", "brand", "hour", "value"],
+        set_={"count": table.c.count + stmt.excluded.count, "reach": table.c.reach + stmt.excluded.reach},
+    )
+    session.execute(stmt, rows)
     return len(rows)
 
 
