@@ -149,12 +149,11 @@ def feed(engine: Engine, model_key: ModelKey | str | None, flt: FeedFilter, *, a
                 if key is not None else literal(False))
     reach = func.coalesce(MentionRow.author_followers, 0)
     order_value: Any = MentionRow.created_at if flt.sort != "reach" else reach
-    q = select(MentionRow.id, MentionRow.created_at, MentionRow.brand, MentionRow.platform, MentionRow.author_handle,
-               MentionRow.author_followers, MentionRow.url, MentionRow.lang, MentionRow.text, ScoreRow.label,
-               ScoreRow.confidence, ScoreRow.emotions, MentionRow.likes, MentionRow.reposts, MentionRow.replies,
-               order_value.label("sort_value"))
+    # the page's ids first (on the index, joining scores only to filter by them), then its rows with their scores
+    ids = select(MentionRow.id, order_value.label("sort_value"))
     needs_score = bool(flt.sentiment or flt.emotion)
-    q = q.join(ScoreRow, score_on) if needs_score else q.outerjoin(ScoreRow, score_on)
+    if needs_score:
+        ids = ids.join(ScoreRow, score_on)
     conds: list[Any] = []
     if flt.brand:
         conds.append(_in_brand(flt.brand))
@@ -176,7 +175,13 @@ def feed(engine: Engine, model_key: ModelKey | str | None, flt: FeedFilter, *, a
         conds.append(MentionRow.author_handle.ilike(_like(flt.author.strip().lstrip("@")), escape="\\"))
     if after is not None:
         conds.append(tuple_(order_value, MentionRow.id) < tuple_(literal(after[0], order_value.type), after[1]))
-    q = q.where(*conds).order_by(order_value.desc(), MentionRow.id.desc()).limit(limit + 1)
+    page = ids.where(*conds).order_by(order_value.desc(), MentionRow.id.desc()).limit(limit + 1).subquery()
+    q = (select(MentionRow.id, MentionRow.created_at, MentionRow.brand, MentionRow.platform, MentionRow.author_handle,
+                MentionRow.author_followers, MentionRow.url, MentionRow.lang, MentionRow.text, ScoreRow.label,
+                ScoreRow.confidence, ScoreRow.emotions, MentionRow.likes, MentionRow.reposts, MentionRow.replies,
+                page.c.sort_value)
+         .join(page, page.c.id == MentionRow.id).outerjoin(ScoreRow, score_on)
+         .order_by(page.c.sort_value.desc(), MentionRow.id.desc()))
     with session_scope(engine) as s:
         rows = [r._asdict() for r in s.execute(q)]
     more = len(rows) > limit
