@@ -4,6 +4,7 @@ the model; corrections are stored apart as human labels. Post text is always sho
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -29,20 +30,20 @@ SHOWN = ["id", "created_at", "brand", "platform", "author_handle", "author_follo
          "emotions", "text", "post", "author"]
 
 
-def _dates(value: object, tz: str) -> tuple[datetime | None, datetime | None]:
-    if not isinstance(value, tuple) or len(value) != 2:
+def _dates(span: tuple[date, date] | None, tz: str) -> tuple[datetime | None, datetime | None]:
+    if span is None:
         return None, None
     zone = ZoneInfo(tz)
-    start, end = value
+    start, end = span
     return (datetime.combine(start, time(), zone).astimezone(UTC),
             datetime.combine(end + timedelta(days=1), time(), zone).astimezone(UTC))
 
 
-def _url_dates() -> tuple[date, date] | tuple[()]:
+def _url_dates() -> list[date | datetime | str | Literal["today"] | None]:
     try:
-        return date.fromisoformat(urlstate.get("since")), date.fromisoformat(urlstate.get("until"))
+        return [date.fromisoformat(urlstate.get("since")), date.fromisoformat(urlstate.get("until"))]
     except ValueError:
-        return ()
+        return []
 
 
 def render() -> None:
@@ -66,15 +67,15 @@ def render() -> None:
     picked = d3.date_input("Dates", value=_url_dates(), key="m_dates")
     sort = d4.radio("Sort by", list(SORTS), index=urlstate.choice("sort", list(SORTS), "time"), key="m_sort")
     limit = int(d5.number_input("Rows", min_value=10, max_value=1000, value=100, step=10, key="m_limit"))
-    since, until = _dates(picked, tz)
+    span = (picked[0], picked[1]) if isinstance(picked, tuple) and len(picked) == 2 else None
+    since, until = _dates(span, tz)
     flt = FeedFilter(brand=None if brand == ALL else brand, platform=None if platform == ALL else platform,
                      sentiment=None if label == ALL else label, emotion=None if emotion == ALL else emotion,
                      language=None if lang == ALL else lang, since=since, until=until, text=text.strip() or None,
                      author=author.strip() or None, sort=sort)
     urlstate.write({"brand": flt.brand, "platform": flt.platform, "sentiment": flt.sentiment, "emotion": flt.emotion,
                     "lang": flt.language, "q": flt.text, "author": flt.author, "sort": sort if sort != "time" else None,
-                    "since": picked[0].isoformat() if since else None,
-                    "until": picked[1].isoformat() if until else None})  # type: ignore[index]
+                    "since": span[0].isoformat() if span else None, "until": span[1].isoformat() if span else None})
     # keyset paging: a stack of page cursors, started over whenever the filter changes
     if st.session_state.get("m_filter") != (flt, limit):
         st.session_state["m_filter"], st.session_state["m_pages"] = (flt, limit), [None]

@@ -32,7 +32,7 @@ def render() -> None:
         st.dataframe(health, hide_index=True, column_config=COLUMNS, key="sources_table")
     key = data.model_key(engine, url)
     newest = data.newest_hour(engine, url, key) if key else None
-    if newest is None:
+    if key is None or newest is None:
         return
     st.subheader("Volume per hour (last 48 h of data)")
     vol = data.platform_volume(engine, url, key, newest - timedelta(hours=47))

@@ -167,3 +167,35 @@ def test_migration_0012_recomputes_the_dimension_rollups_from_stored_scores(engi
     with session_scope(engine) as s:
         assert stored(s)[1] == before
     _assert_rollups_equal_recount(engine)
+
+
+def test_periods_end_now_or_at_the_newest_mention_and_custom_ranges_cover_whole_local_days() -> None:
+    from datetime import UTC, date, datetime
+
+    from dashboard.period import resolve
+
+    now = datetime(2026, 12, 1, 9, 20, tzinfo=UTC)
+    p = resolve("24 h", None, "UTC", datetime(2026, 12, 1, 8, tzinfo=UTC), now)
+    assert (p.since, p.until, p.anchored, p.freq) == (datetime(2026, 11, 30, 10, tzinfo=UTC),
+                                                      datetime(2026, 12, 1, 10, tzinfo=UTC), False, "h")
+    old = resolve("7 d", None, "UTC", datetime(2026, 11, 7, 5, tzinfo=UTC), now)
+    assert old.anchored and old.until == datetime(2026, 11, 7, 6, tzinfo=UTC) and old.length == timedelta(days=7)
+    assert resolve("30 d", None, "UTC", None, now).freq == "D"
+    berlin = resolve("custom", (date(2026, 11, 2), date(2026, 11, 3)), "Europe/Berlin", None, now)
+    assert (berlin.since, berlin.until) == (datetime(2026, 11, 1, 23, tzinfo=UTC), datetime(2026, 11, 3, 23, tzinfo=UTC))
+
+
+def test_day_buckets_follow_the_configured_time_zone_and_unknown_zones_are_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from brandpulse.config import DashboardConfig
+    from dashboard.data import bucket
+
+    hours = pd.to_datetime(["2026-11-02 22:00", "2026-11-02 23:00"], utc=True)
+    df = pd.DataFrame({"brand": ["N", "N"], "hour": hours, "value": ["positive"] * 2, "count": [1, 2], "reach": [0, 0]})
+    assert bucket(df, "UTC", "D")["count"].tolist() == [3]
+    assert bucket(df, "Europe/Berlin", "D")["count"].tolist() == [1, 2]  # 23:00 UTC is already Nov 3 in Berlin
+    assert DashboardConfig.model_validate({"timezone": "Europe/Berlin"}).timezone == "Europe/Berlin"
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        DashboardConfig.model_validate({"timezone": "Mars/Olympus"})

@@ -16,10 +16,10 @@ import time
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, Table, func, insert, select
 
 from brandpulse.benchmarks.ingest import generate_mentions
 from brandpulse.store import dashboard_queries as dq
@@ -84,7 +84,7 @@ def generate_store(engine: Engine, count: int, *, end: datetime | None = None,
                 items_s.append((brand, m.created_at, label, followers))
                 items_d.append((brand, m.created_at, followers, dim_values(m.platform, m.language, emos)))
         with session_scope(engine) as s:
-            s.execute(insert(ScoreRow.__table__), scored)
+            s.execute(insert(cast(Table, ScoreRow.__table__)), scored)
             add_to_rollups(s, KEY, items_s)
             add_to_dim_rollups(s, KEY, items_d)
         progress(f"{offset + len(batch):,} / {count:,} mentions")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, select, update
+from sqlalchemy import Table, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from brandpulse.model_key import ModelKey
@@ -140,7 +140,7 @@ def unroll_mentions(session: Session, mention_ids: Sequence[int]) -> int:
     if not mention_ids:
         return 0
     n, sn, sr, dn, dr = _deltas(session, mention_ids)
-    rt, dt = RollupRow.__table__, RollupDimRow.__table__
+    rt, dt = cast(Table, RollupRow.__table__), cast(Table, RollupDimRow.__table__)
     if sn:
         s_match = and_(rt.c.model_key == bindparam("k"), rt.c.brand == bindparam("b"), rt.c.hour == bindparam("h"),
                        rt.c.sentiment == bindparam("v"))
