@@ -39,11 +39,10 @@ def render() -> None:
         picked = c3.date_input("Dates", value=_url_dates(), key="dates")
         if isinstance(picked, tuple) and len(picked) == 2:
             custom = (picked[0], picked[1])
-    period = resolve(preset, custom, tz, data.newest_hour(engine, url, key))
     urlstate.write({"brands": brands if set(brands) != set(all_brands) else None, "period": preset,
                     "from": custom[0].isoformat() if custom else None, "to": custom[1].isoformat() if custom else None})
     refresh = settings.dashboard.refresh_s or None
-    st.fragment(run_every=refresh)(_body)(engine, url, key, tuple(brands), period, tz)
+    st.fragment(run_every=refresh)(_body)(engine, url, key, tuple(brands), preset, custom, tz)
 
 
 def _url_dates() -> tuple[date, date]:
@@ -54,7 +53,10 @@ def _url_dates() -> tuple[date, date]:
         return today - timedelta(days=7), today
 
 
-def _body(engine: Engine, url: str, key: str, brands: tuple[str, ...], period: Period, tz: str) -> None:
+def _body(engine: Engine, url: str, key: str, brands: tuple[str, ...], preset: str, custom: tuple[date, date] | None,
+          tz: str) -> None:
+    """Everything below the filters; refreshes itself every [dashboard] refresh_s (the period moves with the clock)."""
+    period = resolve(preset, custom, tz, data.newest_hour(engine, url, key))
     _alerts_section(engine, url)
     since, until = period.since, period.until
     span = (f"{pd.Timestamp(since).tz_convert(tz):%Y-%m-%d %H:%M} – {pd.Timestamp(until).tz_convert(tz):%Y-%m-%d %H:%M}"
