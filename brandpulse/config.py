@@ -58,6 +58,7 @@ SECRET_ENV_NAMES = (
     "SALESFORCE_USERNAME",
     "SALESFORCE_PASSWORD",
     "SALESFORCE_SECURITY_TOKEN",
+    "BRANDPULSE_DASHBOARD_PASSWORD",
 )
 
 
@@ -175,6 +176,21 @@ class DashboardConfig(_Strict):
     host: str = "127.0.0.1"
     #: The address people open the dashboard at (links in Slack messages point there).
     public_url: str | None = None
+    #: IANA time zone the dashboard shows times and day buckets in (e.g. "Europe/Berlin").
+    timezone: str = "UTC"
+    #: Seconds between the Overview's automatic refreshes (0 = off).
+    refresh_s: int = Field(60, ge=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as UTC or Europe/Berlin)") from None
+        return value
 
 
 class Settings(BaseSettings):

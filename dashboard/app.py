@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from brandpulse.errors import BrandpulseError
-from dashboard import advocates_page, mentions, overview
+from dashboard import access, advocates_page, data, mentions, overview, sources_page
 
 st.set_page_config(page_title="brandpulse", page_icon="📈", layout="wide")
 
-PAGES = {"Overview": overview.render, "Mentions": mentions.render, "Advocates": advocates_page.render}
+#: The pages, in sidebar order: name → render function (add a page with one entry).
+PAGES: dict[str, Callable[[], None]] = {
+    "Overview": overview.render,
+    "Mentions": mentions.render,
+    "Sources": sources_page.render,
+    "Advocates": advocates_page.render,
+}
 
-page = st.sidebar.radio("Page", list(PAGES), key="page")
 try:
-    PAGES[page]()
+    if access.signed_in(data.settings_and_engine()[0]):
+        names = list(PAGES)
+        wanted = st.query_params.get("page", names[0])
+        page = st.sidebar.radio("Page", names, index=names.index(wanted) if wanted in names else 0, key="page")
+        if st.query_params.get("page") != page:
+            st.query_params["page"] = page
+        PAGES[page]()
 except BrandpulseError as exc:
     st.error(str(exc))

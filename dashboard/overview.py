@@ -1,59 +1,133 @@
-"""Overview page: volume and sentiment over time per brand, share of voice, open alerts."""
+"""Overview page: open alerts, KPI tiles per brand against the previous period, sentiment share, emotion mix and
+share of voice over time, rising terms and top posts. Reads rollups only, except the bounded term and post lists."""
 
 from __future__ import annotations
 
-import plotly.express as px
+from datetime import date, datetime, timedelta
+
+import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboard import data
+from brandpulse.types import EMOTIONS
+from dashboard import data, urlstate
+from dashboard.charts import stacked
+from dashboard.period import CUSTOM, PRESETS, Period, resolve
 
 COLORS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c", "uncertain": "#ffbf00"}
+EMOTION_COLORS = {"anger": "#d62728", "disgust": "#8c564b", "fear": "#9467bd", "joy": "#2ca02c", "sadness": "#1f77b4",
+                  "surprise": "#ff7f0e"}
+PERIODS = [*PRESETS, CUSTOM]
 
 
 def render() -> None:
     settings, engine = data.settings_and_engine()
-    url = settings.database_url
+    url, tz = settings.database_url, settings.dashboard.timezone
     st.title("Overview")
     with st.spinner("loading…"):
         key = data.model_key(engine, url)
     if key is None:
         st.info("No scored mentions yet. Run `brandpulse collect` and `brandpulse score` (or `brandpulse demo`).")
         return
-    totals = data.totals(engine, url, key)
-    all_brands = totals["brand"].tolist()
-    c1, c2 = st.columns([3, 1])
-    brands = c1.multiselect("Brands", all_brands, default=all_brands, key="brands")
-    freq = c2.radio("Resolution", ["hour", "day"], index=0, horizontal=True, key="freq")
+    all_brands = data.brand_names(engine, url, key)
+    c1, c2, c3 = st.columns([3, 1, 2])
+    brands = c1.multiselect("Brands", all_brands, default=urlstate.get_list("brands", all_brands, all_brands),
+                            key="brands")
+    preset = c2.selectbox("Period", PERIODS, index=urlstate.choice("period", PERIODS, "7 d"), key="period")
+    custom: tuple[date, date] | None = None
+    if preset == CUSTOM:
+        picked = c3.date_input("Dates", value=_url_dates(), key="dates")
+        if isinstance(picked, tuple) and len(picked) == 2:
+            custom = (picked[0], picked[1])
+    urlstate.write({"brands": brands if set(brands) != set(all_brands) else None, "period": preset,
+                    "from": custom[0].isoformat() if custom else None, "to": custom[1].isoformat() if custom else None})
+    refresh = settings.dashboard.refresh_s or None
+    st.fragment(run_every=refresh)(_body)(engine, url, key, tuple(brands), preset, custom, tz)
 
+
+def _url_dates() -> tuple[date, date]:
+    try:
+        return date.fromisoformat(urlstate.get("from")), date.fromisoformat(urlstate.get("to"))
+    except ValueError:
+        today = datetime.now().date()
+        return today - timedelta(days=7), today
+
+
+def _body(engine: Engine, url: str, key: str, brands: tuple[str, ...], preset: str, custom: tuple[date, date] | None,
+          tz: str) -> None:
+    """Everything below the filters; refreshes itself every [dashboard] refresh_s (the period moves with the clock)."""
+    period = resolve(preset, custom, tz, data.newest_hour(engine, url, key))
     _alerts_section(engine, url)
-
-    st.subheader("Brands")
-    st.dataframe(
-        totals[totals["brand"].isin(brands)],
-        hide_index=True,
-        column_config={
-            "negative_share": st.column_config.ProgressColumn("negative share", min_value=0, max_value=1, format="%.2f"),
-            "share_of_voice": st.column_config.ProgressColumn("share of voice", min_value=0, max_value=1, format="%.2f"),
-        },
-    )
-    vol = data.volume(engine, url, key, tuple(brands), "h" if freq == "hour" else "D")
-    if vol.empty:
-        st.info("No mentions for the chosen brands.")
+    since, until = period.since, period.until
+    span = (f"{pd.Timestamp(since).tz_convert(tz):%Y-%m-%d %H:%M} – {pd.Timestamp(until).tz_convert(tz):%Y-%m-%d %H:%M}"
+            f" ({tz})")
+    st.caption(("No mentions arrived in the chosen period; showing the same length up to the newest mention: "
+                if period.anchored else "Period: ") + span)
+    if not brands:
+        st.info("Choose at least one brand.")
         return
+    _kpi_tiles(data.kpis(engine, url, key, brands, since, until))
+    sent = data.bucket(data.series(engine, url, key, "sentiment", brands, since, until), tz, period.freq)
+    if sent.empty:
+        st.info("No mentions for the chosen brands in this period.")
+        return
+    st.subheader("Sentiment share")
+    st.plotly_chart(stacked(sent, x="period", y="count", color="value", facet="brand", kind="area", percent=True,
+                            colors=COLORS, order=list(COLORS), y_title="% of mentions"), key="sentiment_share_chart")
     st.subheader("Volume by sentiment")
-    fig = px.bar(vol, x="period", y="count", color="sentiment", facet_row="brand", color_discrete_map=COLORS,
-                 labels={"period": "", "count": "mentions"}, height=220 * max(len(brands), 1))
-    fig.update_yaxes(matches=None)
-    st.plotly_chart(fig, key="volume_chart")
-    window = 6 if freq == "hour" else 1
-    st.subheader("Negative share" + (" (trailing 6 h)" if window > 1 else ""))
-    share = data.negative_share(vol, window)
-    fig2 = px.line(share, x="period", y="negative_share", color="brand", labels={"period": "", "negative_share": ""})
-    fig2.update_yaxes(tickformat=".0%")
-    st.plotly_chart(fig2, key="negative_share_chart")
-    st.subheader("Latest mentions")
-    st.dataframe(data.latest(engine, url, brands[0] if len(brands) == 1 else None, key), hide_index=True)
+    st.plotly_chart(stacked(sent, x="period", y="count", color="value", facet="brand", colors=COLORS,
+                            order=list(COLORS), y_title="mentions"), key="volume_chart")
+    emo = data.bucket(data.series(engine, url, key, "emotion", brands, since, until), tz, period.freq)
+    st.subheader("Emotion mix")
+    if emo.empty:
+        st.info("No emotions detected in this period.")
+    else:
+        st.plotly_chart(stacked(emo, x="period", y="count", color="value", facet="brand", colors=EMOTION_COLORS,
+                                order=list(EMOTIONS), y_title="mentions"), key="emotion_chart")
+    st.subheader("Share of voice")
+    sov = sent.groupby(["period", "brand"], as_index=False)["count"].sum()
+    st.plotly_chart(stacked(sov, x="period", y="count", color="brand", kind="area", percent=True,
+                            y_title="% of all mentions", row_height=300), key="share_of_voice_chart")
+    _terms_and_posts(engine, url, key, brands, period, tz)
+
+
+def _pct(now: float, before: float) -> str | None:
+    if not before:
+        return None
+    return f"{(now - before) / before:+.0%}"
+
+
+def _kpi_tiles(k: pd.DataFrame) -> None:
+    st.subheader("Brands")
+    for row in k.itertuples():
+        c0, c1, c2, c3 = st.columns([1, 1, 1, 1])
+        c0.text(row.brand)
+        c1.metric("Mentions", f"{row.mentions:,}", delta=_pct(row.mentions, row.prev_mentions))
+        share, prev = row.negative_share, row.prev_negative_share
+        delta = f"{(share - prev) * 100:+.1f} pp" if pd.notna(share) and pd.notna(prev) else None
+        c2.metric("Negative share", f"{share:.1%}" if pd.notna(share) else "–", delta=delta, delta_color="inverse")
+        c3.metric("Reach", f"{row.reach:,}", delta=_pct(row.reach, row.prev_reach))
+
+
+POST_COLUMNS = {
+    "created_at": st.column_config.DatetimeColumn("time"),
+    "text": st.column_config.TextColumn("post", width="large"),
+    "post": st.column_config.LinkColumn("link", display_text="open"),
+    "author": st.column_config.LinkColumn("author", display_text=r"https?://[^/]+/(?:user/|profile/|@)?(.*)"),
+    "author_followers": st.column_config.NumberColumn("followers"),
+}
+
+
+def _terms_and_posts(engine: Engine, url: str, key: str, brands: tuple[str, ...], period: Period, tz: str) -> None:
+    st.subheader("Rising terms and top posts")
+    for brand in brands:
+        terms = data.rising_terms(engine, url, brand, period.since, period.until)
+        st.text(f"{brand} — rising: " + (", ".join(terms) if terms else "nothing stands out"))  # words from posts: text
+        posts = data.in_zone(data.top_posts(engine, url, key, brand, period.since, period.until), "created_at", tz)
+        if not posts.empty:
+            st.dataframe(posts[["created_at", "platform", "author_handle", "author_followers", "label", "text", "post",
+                                "author"]],
+                         hide_index=True, column_config=POST_COLUMNS, key=f"top_posts_{brand}")
 
 
 def _alerts_section(engine: Engine, url: str) -> None:

@@ -31,26 +31,66 @@ def seeded(engine, db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     return db_url
 
 
-def test_overview_shows_the_alert_and_the_charts(seeded: str) -> None:
+def _brand_mentions(engine, brand: str, since=None, until=None) -> int:
+    """The naive count the tiles must show: a brand's scored mentions in [since, until)."""
+    from sqlalchemy import func, select
+
+    from brandpulse.store.engine import session_scope
+    from brandpulse.store.schema import MentionBrandRow, MentionRow
+
+    q = (select(func.count()).select_from(MentionRow).join(MentionBrandRow, MentionBrandRow.mention_id == MentionRow.id)
+         .where(MentionBrandRow.brand == brand))
+    if since is not None:
+        q = q.where(MentionRow.created_at >= since, MentionRow.created_at < until)
+    with session_scope(engine) as s:
+        return int(s.scalar(q) or 0)
+
+
+def _metrics(at: AppTest) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for m in at.metric:
+        out.setdefault(m.label, []).append(m.value)
+    return out
+
+
+def test_overview_shows_the_alert_tiles_and_the_charts(seeded: str, engine) -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert at.title[0].value == "Overview"
     assert "Open alerts (1)" in [s.value for s in at.subheader]
     (alert,) = at.error
     assert "Nimbus" in alert.value and "CRITICAL" in alert.value
-    charts = at.get("plotly_chart")
-    assert len(charts) == 2
+    keys = {c.key for c in at.get("plotly_chart")}
+    assert keys == {"sentiment_share_chart", "volume_chart", "emotion_chart", "share_of_voice_chart"}
     assert any("outage" in t.value for t in at.text)  # the evidence: top negative posts
     brands = at.multiselect(key="brands")
     assert set(brands.value) == {"Nimbus", "Orbita"}
+    # the seeded week is older than 7 days, so the period ends at the newest mention and covers all of it
+    tiles = _metrics(at)
+    assert tiles["Mentions"] == [f"{_brand_mentions(engine, 'Nimbus'):,}", f"{_brand_mentions(engine, 'Orbita'):,}"]
+    assert any(c.value.startswith("No mentions arrived in the chosen period") for c in at.caption)
+    assert any(t.value.startswith("Nimbus — rising: ") and "outage" in t.value for t in at.text)
+    assert at.dataframe[0].value["author_followers"].is_monotonic_decreasing  # top posts by reach
 
 
-def test_overview_follows_the_brand_filter(seeded: str) -> None:
+def test_overview_follows_the_brand_filter_and_period_and_keeps_them_in_the_url(seeded: str, engine) -> None:
+    from datetime import timedelta
+
+    from tests.conftest import T0
+
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.multiselect(key="brands").set_value(["Orbita"]).run()
+    at.selectbox(key="period").set_value("24 h").run()
     assert not at.exception
-    table = at.dataframe[0].value
-    assert list(table["brand"]) == ["Orbita"]
+    until = T0 + timedelta(hours=130)  # the hour after the newest seeded mention
+    assert _metrics(at)["Mentions"] == [f"{_brand_mentions(engine, 'Orbita', until - timedelta(hours=24), until):,}"]
+    assert [t.value for t in at.text if t.value in ("Nimbus", "Orbita")] == ["Orbita"]
+    assert at.query_params["brands"] == "Orbita" and at.query_params["period"] == "24 h"
+
+    shared = AppTest.from_file(APP, default_timeout=60)  # someone opens the shared link
+    shared.query_params.update({"brands": "Orbita", "period": "24 h"})
+    shared.run()
+    assert shared.multiselect(key="brands").value == ["Orbita"] and shared.selectbox(key="period").value == "24 h"
 
 
 def test_empty_store_tells_the_user_what_to_do(engine, db_url: str, monkeypatch: pytest.MonkeyPatch,
@@ -72,7 +112,7 @@ def test_a_correction_in_the_dashboard_is_stored_as_a_human_label(seeded: str, e
     first_id = at.selectbox(key="c_id").options[0]
     at.radio(key="c_sentiment").set_value("neutral")
     at.multiselect(key="c_emotions").set_value(["surprise"])
-    at.button[0].click().run()
+    next(b for b in at.button if b.label == "Save correction").click().run()
     assert not at.exception
     assert "Saved" in at.success[0].value
     data = human_eval_set(engine, "sentiment")

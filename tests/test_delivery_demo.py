@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sentiment.stage import score_pending
 
 from alerts.cycle import alert_cycle
 from alerts.delivery.posting import RateLimiter
@@ -22,6 +21,7 @@ from brandpulse.store.engine import make_engine
 from brandpulse.store.mentions import insert_mentions
 from brandpulse.store.migrate import upgrade
 from brandpulse.types import Mention
+from sentiment.stage import score_pending
 from tests.slackfake import fake_slack
 
 pytestmark = pytest.mark.slow

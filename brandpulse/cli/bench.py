@@ -138,5 +138,44 @@ def bench_alerts_cmd(
         print(json.dumps(res))
 
 
+@bench_app.command("dashboard")
+def bench_dashboard(
+    count: Annotated[int, typer.Option(help="Mentions to generate (over 90 days, 3 brands, scored, with rollups).",
+                                       min=1000)] = 200_000,
+    url: Annotated[str | None, typer.Option(help="An empty database to generate into and keep (default: a temporary "
+                                                 "SQLite file, removed afterwards).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Generate a store of N mentions and time each dashboard page's queries and the Overview's first render
+    against the naive queries over raw mentions."""
+    import tempfile
+    from pathlib import Path
+
+    from brandpulse.benchmarks.dashboard import run_dashboard_bench
+    from brandpulse.store.engine import make_engine
+    from brandpulse.store.migrate import upgrade
+
+    with tempfile.TemporaryDirectory(prefix="brandpulse-bench-") as tmp:
+        db_url = url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        cfg = Path(tmp) / "brandpulse.toml"
+        cfg.write_text("".join(f"[[brands]]\nname = '{b}'\n" for b in ("Nimbus", "Vireo", "Kestrel")), encoding="utf-8")
+        engine = make_engine(db_url)
+        upgrade(engine)
+        with err_console.status("benchmarking…") as status:
+            res = run_dashboard_bench(engine, db_url, count, config_file=str(cfg),
+                                      progress=lambda m: status.update(f"benchmarking… {m}"))
+        engine.dispose()
+    console.print(f"{res['count']:,} mentions ({res['backend']}), generated in {res['generate_s']:.1f} s "
+                  f"({res['generate_rate']:,.0f}/s)")
+    console.print(f"Overview first render: {res['overview_first_render_s']:.3f} s   queries (7 d): "
+                  f"{res['overview_queries_s']:.3f} s   naive over raw mentions: {res['overview_naive_s']:.3f} s   "
+                  f"({res['overview_speedup']:.0f}× faster)")
+    console.print(f"Mentions page 1: {res['mentions_first_page_s']:.4f} s   filtered: {res['mentions_filtered_page_s']:.4f} s"
+                  f"   page 51 by keyset (last step): {res['mentions_page_50_last_step_s']:.4f} s   by OFFSET: "
+                  f"{res['mentions_page_50_naive_offset_s']:.4f} s   Sources: {res['sources_queries_s']:.4f} s")
+    if json_out:
+        print(json.dumps(res))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")

@@ -3,7 +3,6 @@ the hourly rollups corrected so they equal a recount of what is left."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,16 +10,14 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from brandpulse.errors import InputError
-from brandpulse.model_key import ModelKey
 from brandpulse.store.engine import session_scope
-from brandpulse.store.rollups import hour_of
+from brandpulse.store.rollups import unroll_mentions
 from brandpulse.store.schema import (
     AlertRow,
     AuthorContactLinkRow,
     AuthorRow,
     HumanLabelRow,
     MentionRow,
-    RollupRow,
     ScoreRow,
 )
 
@@ -56,30 +53,8 @@ def _chunks(ids: list[int]) -> list[list[int]]:
 
 
 def _unroll(s: Session, mention_ids: list[int]) -> int:
-    """Subtract the mentions' scores from the rollups; rows that reach zero are removed (a recount has none)."""
-    delta_n: Counter[tuple[str, str, Any, str]] = Counter()
-    delta_r: Counter[tuple[str, str, Any, str]] = Counter()
-    n = 0
-    for part in _chunks(mention_ids):
-        q = (select(ScoreRow.model, ScoreRow.revision, ScoreRow.label, MentionRow.brand, MentionRow.created_at,
-                    MentionRow.author_followers)
-             .join(MentionRow, MentionRow.id == ScoreRow.mention_id).where(ScoreRow.mention_id.in_(part)))
-        for r in s.execute(q):
-            n += 1
-            if r.brand is None:
-                continue
-            k = (str(ModelKey(r.model, r.revision)), r.brand, hour_of(r.created_at), r.label)
-            delta_n[k] += 1
-            delta_r[k] += r.author_followers or 0
-    for k in sorted(delta_n):
-        row = s.get(RollupRow, k)
-        if row is None:
-            continue
-        row.count = max(0, row.count - delta_n[k])
-        row.reach = max(0, row.reach - delta_r[k])
-        if row.count == 0:
-            s.delete(row)
-    return n
+    """Subtract the mentions' scores from all rollups; rows that reach zero are removed (a recount has none)."""
+    return sum(unroll_mentions(s, part) for part in _chunks(mention_ids))
 
 
 def _scrub(value: Any, needles: set[str]) -> tuple[Any, bool]:

@@ -73,6 +73,7 @@ class MentionRow(Base):
         UniqueConstraint("platform", "native_id", name="uq_mentions_platform_native_id"),
         Index("ix_mentions_brand_created", "brand", "created_at"),
         Index("ix_mentions_author", "author_id"),
+        Index("ix_mentions_created_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -164,6 +165,23 @@ class RollupRow(Base):
     brand: Mapped[str] = mapped_column(String(255), primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
     sentiment: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    reach: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RollupDimRow(Base):
+    """Per model × brand × dimension × hour × value: mention count and reach, for the dashboard's charts.
+
+    dim is "emotion" (one row per emotion label a score carries), "platform" or "language" ("und" when unknown).
+    """
+
+    __tablename__ = "rollup_dims"
+
+    model_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    brand: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     reach: Mapped[int] = mapped_column(BigInteger, default=0)
 

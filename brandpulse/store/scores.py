@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from brandpulse.model_key import ModelKey
 from brandpulse.store.dialect import upsert_insert
 from brandpulse.store.engine import session_scope
-from brandpulse.store.rollups import add_to_rollups
+from brandpulse.store.rollups import add_to_dim_rollups, add_to_rollups, dim_values
 from brandpulse.store.schema import MentionBrandRow, MentionRow, ScoreClaimRow, ScoreRow
 from brandpulse.types import SentimentScore, utcnow
 
@@ -218,16 +218,17 @@ def save_scores_in(
     if not new_ids:
         return 0
     labels = {mid: sc.label for mid, sc in scored}
-    info = session.execute(
-        select(MentionRow.id, MentionBrandRow.brand, MentionRow.created_at, MentionRow.author_followers)
+    emotions = {mid: sc.emotion_labels for mid, sc in scored}
+    info = list(session.execute(
+        select(MentionRow.id, MentionBrandRow.brand, MentionRow.created_at, MentionRow.author_followers,
+               MentionRow.platform, MentionRow.lang)
         .join(MentionBrandRow, MentionBrandRow.mention_id == MentionRow.id)
         .where(MentionRow.id.in_(new_ids))
-    )
-    add_to_rollups(
-        session,
-        scored[0][1].model_key,
-        ((r.brand, r.created_at, labels[r.id], r.author_followers) for r in info),
-    )
+    ))
+    key = scored[0][1].model_key
+    add_to_rollups(session, key, ((r.brand, r.created_at, labels[r.id], r.author_followers) for r in info))
+    add_to_dim_rollups(session, key, ((r.brand, r.created_at, r.author_followers,
+                                       dim_values(r.platform, r.lang, emotions[r.id])) for r in info))
     return len(new_ids)
 
 
