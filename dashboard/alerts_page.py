@@ -102,9 +102,10 @@ def _alerts_fragment(engine: Engine, url: str, states: tuple[str, ...], brand: s
     ids = views["id"].tolist()
     rows = {int(r.id): r for r in views.itertuples()}
     index = ids.index(wanted) if wanted in ids else 0
-    chosen = st.selectbox("Alert", ids, index=index, format_func=lambda i: _label(rows[int(i)]), key="al_pick")
+    c_pick, c_ack, c_resolve = st.columns([5, 1, 1], vertical_alignment="bottom")
+    chosen = c_pick.selectbox("Alert", ids, index=index, format_func=lambda i: _label(rows[int(i)]), key="al_pick")
     row = rows[int(chosen)]
-    _actions(engine, row, who)
+    _actions(engine, row, who, c_ack, c_resolve)
     _details(engine, url, row)
 
 
@@ -116,10 +117,9 @@ def _list_frame(views: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def _actions(engine: Engine, row: Any, who: str) -> None:
-    b1, b2, _ = st.columns([1, 1, 4])
-    ack = b1.button("Acknowledge", key="al_ack", disabled=row.state != "open")
-    resolve = b2.button("Resolve", key="al_resolve", disabled=row.state == "resolved")
+def _actions(engine: Engine, row: Any, who: str, b1: Any, b2: Any) -> None:
+    ack = b1.button("Acknowledge", key="al_ack", disabled=row.state != "open", use_container_width=True)
+    resolve = b2.button("Resolve", key="al_resolve", disabled=row.state == "resolved", use_container_width=True)
     if not (ack or resolve):
         return
     target = "acknowledged" if ack else "resolved"
