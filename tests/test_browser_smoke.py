@@ -225,7 +225,8 @@ def test_every_page_renders_and_hostile_posts_stay_text(dashboard_url: str, driv
     # the Overview's open alert quotes the hostile post as text, character for character
     _open_page(driver, "Overview")
     assert "Open alerts (1)" in seen["Overview"] and "Nimbus" in seen["Overview"]
-    driver.find_element(By.XPATH, '//summary[.//p[normalize-space()="Why it fired"]]').click()
+    summary = driver.find_element(By.XPATH, '//summary[.//p[normalize-space()="Why it fired"]]')
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", summary)
     _settle(driver)
     quoted = [e.text for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stText"]')]
     assert any(HOSTILE_SCRIPT in t and HOSTILE_IMG in t and "[bank](http://evil.example)" in t for t in quoted), quoted
