@@ -7,7 +7,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from brandpulse.errors import BrandpulseError
-from dashboard import access, advocates_page, data, mentions, overview, sources_page
+from dashboard import access, advocates_page, alerts_page, data, mentions, overview, sources_page
 
 st.set_page_config(page_title="brandpulse", page_icon="📈", layout="wide")
 
@@ -15,6 +15,7 @@ st.set_page_config(page_title="brandpulse", page_icon="📈", layout="wide")
 PAGES: dict[str, Callable[[], None]] = {
     "Overview": overview.render,
     "Mentions": mentions.render,
+    "Alerts": alerts_page.render,
     "Sources": sources_page.render,
     "Advocates": advocates_page.render,
 }

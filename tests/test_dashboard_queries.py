@@ -162,7 +162,7 @@ def test_migration_0012_recomputes_the_dimension_rollups_from_stored_scores(engi
     cfg = alembic_config(db_url)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0010")
+        command.downgrade(cfg, "0011")
     upgrade(engine)
     with session_scope(engine) as s:
         assert stored(s)[1] == before
