@@ -9,6 +9,7 @@ CONFIG_TEMPLATE = '''\
 [store]
 # SQLite file (relative to this file) — or set BRANDPULSE_DATABASE_URL=postgresql+psycopg://user@host/db
 database_url = "sqlite:///brandpulse.db"
+# retention_days = 90        # drop raw platform payloads older than this (the run loop purges hourly)
 
 # One [[brands]] table per brand you watch. `competitors` names the brands share of voice compares it with:
 # a competitor with its own [[brands]] table is watched as configured there; one without is watched as a
@@ -50,6 +51,10 @@ share_ratio = 1.8      # negative share must be this many times the baseline sha
 min_share = 0.35       # …and at least this share
 z_threshold = 3.0      # negative volume this many standard deviations above the baseline
 max_p_value = 1e-5     # and that many negatives must be this improbable at the baseline share
+# volume_signal = true   # negative volume against the same hour of past weeks alerts even at a flat share
+# reach_signal = true    # followers reached by negative posts (a notice)
+# [alerts.rules.negativity_spike.brands.Nimbus]   # per-brand overrides of any option above
+# min_negative = 10
 
 [alerts.rules.volume_spike]       # mention volume far above the trailing baseline, any sentiment
 enabled = false
@@ -59,6 +64,15 @@ enabled = false
 # max_p_value = 1e-6
 
 [dashboard]
-host = "127.0.0.1"
+host = "127.0.0.1"           # any other address needs sign-in (BRANDPULSE_DASHBOARD_PASSWORD in the secrets file)
 port = 8501
+# public_url = "https://brandpulse.example.com"   # where people open it (links in Slack messages)
+# timezone = "Europe/Kyiv"
+
+# Alert delivery: with no [delivery] table every alert goes to Slack when BRANDPULSE_SLACK_WEBHOOK_URL is set.
+# [delivery.destinations.oncall]      # URL from BRANDPULSE_DESTINATION_ONCALL_URL, HMAC secret from _SECRET
+# type = "webhook"
+# [delivery.routes]
+# default = { slack = "notice" }
+# Nimbus = { slack = "notice", oncall = "critical" }
 '''
