@@ -15,9 +15,9 @@ import streamlit as st
 from plotly.subplots import make_subplots
 from sqlalchemy import Engine
 
+from alerts import lifecycle
 from alerts.delivery.routing import delivery_config
 from alerts.evidence import alert_views
-from alerts.lifecycle import acknowledge
 from brandpulse.errors import BrandpulseError
 from brandpulse.store import alert_queries
 from brandpulse.store.alerts import ACTIVE_STATES, ALERT_STATES
@@ -127,9 +127,9 @@ def _actions(engine: Engine, row: Any, who: str, b1: Any, b2: Any) -> None:
     target = "acknowledged" if ack else "resolved"
     try:
         if ack:
-            acknowledge(engine, int(row.id), who or "dashboard")
+            lifecycle.acknowledge(engine, int(row.id), who or "dashboard")
         else:  # the "resolved" follow-up goes out through the outbox in the same transaction
-            resolve(engine, int(row.id), who or "dashboard", delivery_config(data.settings_and_engine()[0]))
+            lifecycle.resolve(engine, int(row.id), who or "dashboard", delivery_config(data.settings_and_engine()[0]))
     except BrandpulseError as exc:
         st.error(str(exc))
         return

@@ -67,6 +67,7 @@ def test_secrets_come_from_env_or_secrets_file_and_never_print(tmp_path: Path,
         secret("X_BEARER_TOKEN")
     f = tmp_path / "secrets.env"
     f.write_text("X_BEARER_TOKEN=from-file-AAAA\n", encoding="utf-8")
+    f.chmod(0o600)
     monkeypatch.setenv("BRANDPULSE_SECRETS_FILE", str(f))
     tok = secret("X_BEARER_TOKEN")
     assert tok is not None and tok.get_secret_value() == "from-file-AAAA"

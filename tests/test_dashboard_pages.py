@@ -128,6 +128,7 @@ def test_serve_refuses_a_public_address_unless_sign_in_is_configured(tmp_path: P
     check_access("0.0.0.0", tmp_path)  # OpenID Connect sign-in configured
     secrets = tmp_path / "secrets.env"
     secrets.write_text(f"{PASSWORD_SECRET}=pw\n", encoding="utf-8")
+    secrets.chmod(0o600)
     monkeypatch.setenv("BRANDPULSE_SECRETS_FILE", str(secrets))
     check_access("0.0.0.0", tmp_path / "elsewhere")  # a password in the secrets file
     cmd = dashboard_command("127.0.0.1", 8501)

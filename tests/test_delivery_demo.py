@@ -39,7 +39,7 @@ def demo_hours() -> dict[datetime, list[Mention]]:
 
 def test_the_demo_episode_reaches_slack_within_its_first_hour_and_the_calm_days_send_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sentiment.scorer import load_scorer
+    from sentiment.loading import load_scorer
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     settings = demo_settings(tmp_path / "demo.db")
