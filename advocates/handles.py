@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 #: host (without www./mobile.) → platform
@@ -103,3 +104,14 @@ def profile_url(platform: str, handle: str) -> str | None:
         user, server = h.split("@", 1)
         return f"https://{server}/@{user}"
     return None
+
+
+def profile_strings(value: Any) -> list[str]:
+    """Every string written anywhere in a stored profile (bio, url, links …), nested dicts and lists walked."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [s for v in value for s in profile_strings(v)]
+    return []

@@ -26,7 +26,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import Engine
 
 from advocates.config import AdvocatesConfig
-from advocates.handles import normalise_handle
+from advocates.handles import normalise_handle, profile_strings
 from advocates.translit import fold
 from brandpulse.store.contacts import Contact, Link, author_link_inputs, list_contacts, save_matches
 
@@ -56,20 +56,7 @@ class AuthorInput:
 
 
 def _profile_text(profile: dict[str, Any]) -> str:
-    parts: list[str] = []
-
-    def walk(v: Any) -> None:
-        if isinstance(v, str):
-            parts.append(v)
-        elif isinstance(v, dict):
-            for x in v.values():
-                walk(x)
-        elif isinstance(v, list):
-            for x in v:
-                walk(x)
-
-    walk(profile)
-    return " ".join(parts)
+    return " ".join(profile_strings(profile))
 
 
 def domain(value: str) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from advocates.handles import normalise_handle
+from advocates.handles import normalise_handle, profile_strings
 from brandpulse.store.authors import AuthorInfo, AuthorMention, author_mentions, authors_by_id
 
 
@@ -73,19 +73,7 @@ def _profile_links(profile: dict[str, Any] | None) -> Iterable[str]:
     """Profile URLs written anywhere in the stored profile (bio, url, links …)."""
     if not profile:
         return []
-    texts: list[str] = []
-
-    def walk(v: Any) -> None:
-        if isinstance(v, str):
-            texts.append(v)
-        elif isinstance(v, dict):
-            for x in v.values():
-                walk(x)
-        elif isinstance(v, list):
-            for x in v:
-                walk(x)
-
-    walk(profile)
+    texts = profile_strings(profile)
     return [m.group(0).rstrip(").") for t in texts for m in _LINK.finditer(t)]
 
 

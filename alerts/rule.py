@@ -25,7 +25,7 @@ rule's options for that brand (`[alerts.rules.negativity_spike.brands.Nimbus] mi
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
@@ -144,6 +144,20 @@ class AlertRule(ABC, Generic[C]):
     @abstractmethod
     def explain(self, alert: AlertLike) -> str:
         """One line saying why the alert fired, from its metrics."""
+
+
+def alerts_from_runs(rule: str, brand: str, frame: pd.DataFrame, severity: str,
+                     merge: Callable[[CandidateAlert, Any], None]) -> list[CandidateAlert]:
+    """One candidate per run of consecutive firing hours of `frame`, each hour's row folded in by `merge`."""
+    found = []
+    for run in consecutive_runs(frame):
+        alert = CandidateAlert(rule=rule, brand=brand, start=run[0].hour.to_pydatetime(),
+                               end=run[-1].hour.to_pydatetime() + timedelta(hours=1), severity=severity)
+        for row in run:
+            alert.hours.append(row.hour.to_pydatetime())
+            merge(alert, row)
+        found.append(alert)
+    return found
 
 
 def consecutive_runs(frame: pd.DataFrame) -> Iterator[list[Any]]:

@@ -27,7 +27,7 @@ share signal fires with z ≥ 2 × `z_threshold` or a share ≥ 3 × baseline, o
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -36,7 +36,7 @@ from pydantic import Field
 from scipy.stats import binom, poisson
 
 from alerts.hourly import in_range, seasonal_baseline, seasonal_sum, trailing_baseline
-from alerts.rule import SEVERITIES, AlertLike, AlertRule, CandidateAlert, RuleConfig, consecutive_runs, severity_rank
+from alerts.rule import SEVERITIES, AlertLike, AlertRule, CandidateAlert, RuleConfig, alerts_from_runs, severity_rank
 
 
 class NegativitySpikeConfig(RuleConfig):
@@ -165,15 +165,7 @@ class NegativitySpike(AlertRule[NegativitySpikeConfig]):
 
     def find(self, brand: str, hourly: pd.DataFrame, since: datetime | None = None,
              until: datetime | None = None) -> list[CandidateAlert]:
-        found = []
-        for run in consecutive_runs(self.evaluate(hourly, since, until)):
-            alert = CandidateAlert(rule=self.name, brand=brand, start=run[0].hour.to_pydatetime(),
-                                   end=run[-1].hour.to_pydatetime() + timedelta(hours=1), severity=SEVERITIES[0])
-            for row in run:
-                alert.hours.append(row.hour.to_pydatetime())
-                self._merge(alert, row)
-            found.append(alert)
-        return found
+        return alerts_from_runs(self.name, brand, self.evaluate(hourly, since, until), SEVERITIES[0], self._merge)
 
     def _merge(self, alert: CandidateAlert, row: Any) -> None:
         m = alert.metrics

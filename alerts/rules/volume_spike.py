@@ -14,7 +14,7 @@ Switch it on with `[alerts.rules.volume_spike] enabled = true`.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ from pydantic import Field
 from scipy.stats import poisson
 
 from alerts.hourly import in_range, trailing_baseline
-from alerts.rule import AlertLike, AlertRule, CandidateAlert, RuleConfig, consecutive_runs
+from alerts.rule import AlertLike, AlertRule, CandidateAlert, RuleConfig, alerts_from_runs
 
 
 class VolumeSpikeConfig(RuleConfig):
@@ -54,15 +54,7 @@ class VolumeSpike(AlertRule[VolumeSpikeConfig]):
         fires = ((base["avail"] >= min(cfg.baseline_hours, 24)) & (h["total"] >= cfg.min_mentions)
                  & (h["total"] >= cfg.ratio * level) & (z >= cfg.z_threshold) & (p_value <= cfg.max_p_value))
         ev = in_range(h.assign(baseline=base["mean"], level=level, z=z, p_value=p_value, fires=fires), since, until)
-        found = []
-        for run in consecutive_runs(ev):
-            alert = CandidateAlert(rule=self.name, brand=brand, start=run[0].hour.to_pydatetime(),
-                                   end=run[-1].hour.to_pydatetime() + timedelta(hours=1), severity="warning")
-            for row in run:
-                alert.hours.append(row.hour.to_pydatetime())
-                self._merge(alert, row)
-            found.append(alert)
-        return found
+        return alerts_from_runs(self.name, brand, ev, "warning", self._merge)
 
     def _merge(self, alert: CandidateAlert, row: Any) -> None:
         m = alert.metrics
