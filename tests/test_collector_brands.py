@@ -72,6 +72,31 @@ def test_the_same_post_found_for_another_brand_later_is_linked_not_stored_again(
     assert _links(engine) == {("7", "Nimbus"), ("7", "Cirrus"), ("7", "Stratus")}
 
 
+def test_a_scored_post_found_later_for_another_brand_counts_for_it_too(engine: Engine) -> None:
+    """Scored for Nimbus first; Cirrus's collector finds the same post an hour later: Cirrus's rollups (sentiment,
+    emotion, platform, language) gain it, Nimbus's do not change, and every rollup still equals a recount."""
+    from brandpulse.store.rollups import recount, stored
+
+    res = insert_mentions(engine, [make_mention(9, brand="Nimbus", followers=40)])
+    save_scores(engine, [(res.new_ids[("x", "9")], _score("negative"))])
+    before = brand_totals(engine, str(ModelKey("m", "r1"))).set_index("brand")
+    assert "Cirrus" not in before.index
+
+    again = insert_mentions(engine, [make_mention(9, brand="Cirrus", followers=40)])
+    assert (again.new, again.duplicates) == (0, 1)
+    totals = brand_totals(engine, str(ModelKey("m", "r1"))).set_index("brand")
+    assert totals.loc["Cirrus", "mentions"] == 1 and totals.loc["Cirrus", "negative"] == 1
+    assert totals.loc["Cirrus", "reach"] == 40
+    assert totals.loc["Nimbus", "mentions"] == before.loc["Nimbus", "mentions"]
+    with session_scope(engine) as s:
+        assert stored(s) == recount(s)
+
+    insert_mentions(engine, [make_mention(9, brand="Cirrus", followers=40)])  # found again: nothing counted twice
+    with session_scope(engine) as s:
+        assert stored(s) == recount(s)
+    assert brand_totals(engine, str(ModelKey("m", "r1"))).set_index("brand").loc["Cirrus", "mentions"] == 1
+
+
 def test_migration_links_every_existing_mention(db_url: str) -> None:
     """A store written by the previous schema (revision 0001) upgrades without losing a mention; each gets its link."""
     eng = make_engine(db_url)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from brandpulse.errors import StoreError
 from brandpulse.store import postgres_bulk, sqlite_bulk
 from brandpulse.store.engine import session_scope
+from brandpulse.store.rollups import roll_in_links
 from brandpulse.store.schema import AlertEvidenceRow, AlertRow, HumanLabelRow, MentionBrandRow, MentionRow, ScoreRow
 from brandpulse.types import Mention
 
@@ -42,7 +43,9 @@ def insert_mentions_in(session: Session, mentions: Sequence[Mention]) -> InsertR
     )
     if bulk is None:
         raise StoreError(f"database dialect {session.get_bind().dialect.name!r} is not supported (use SQLite or PostgreSQL)")
-    new_ids = bulk(session.connection().connection.dbapi_connection, batch)
+    new_ids, relinked = bulk(session.connection().connection.dbapi_connection, batch)
+    if relinked:
+        roll_in_links(session, relinked)  # an already scored post now also counts for the brand that found it later
     return InsertResult(new=len(new_ids), duplicates=len(mentions) - len(new_ids), new_ids=new_ids)
 
 

@@ -44,13 +44,15 @@ SELECT m.id, u.b
 FROM unnest(%(p)s::text[], %(n)s::text[], %(b)s::text[]) AS u(p, n, b)
 JOIN mentions m ON m.platform = u.p AND m.native_id = u.n
 ON CONFLICT (mention_id, brand) DO NOTHING
+RETURNING mention_id, brand
 """
 
 
-def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> dict[tuple[str, str], int]:
-    """Upsert the batch's authors, insert its mentions (duplicates ignored), link each to its brands; the new mentions' ids.
+def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> tuple[dict[tuple[str, str], int], list[tuple[int, str]]]:
+    """Upsert the batch's authors, insert its mentions (duplicates ignored), link each to its brands.
 
-    A mention stored before gets the links of this batch's copy too (a post another brand's collector found first).
+    Returns the new mentions' ids, and the links this batch added to mentions stored before (a post another brand's
+    collector found first): their scores must be counted for those brands too.
     """
     latest = latest_by_author(batch)
     authors = list(latest.items())
@@ -90,6 +92,9 @@ def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> dict[tuple[str
         )
         new_ids = {(platform, native_id): row_id for row_id, platform, native_id in cur.fetchall()}
         links = [(m.platform, m.native_id, b) for m in batch for b in m.brands]
+        relinked: list[tuple[int, str]] = []
         if links:
             cur.execute(_LINK_BRANDS, {"p": [x[0] for x in links], "n": [x[1] for x in links], "b": [x[2] for x in links]})
-        return new_ids
+            fresh = set(new_ids.values())
+            relinked = [(int(i), str(b)) for i, b in cur.fetchall() if i not in fresh]
+        return new_ids, relinked

@@ -160,6 +160,36 @@ def unroll_mentions(session: Session, mention_ids: Sequence[int]) -> int:
     return n
 
 
+def roll_in_links(session: Session, links: Sequence[tuple[int, str]]) -> int:
+    """Count already scored mentions for brands they were linked to after scoring (a post a second brand's collector
+    found later), so every rollup still equals a recount. Returns the scores added."""
+    if not links:
+        return 0
+    brands: dict[int, set[str]] = {}
+    for mention_id, brand in links:
+        brands.setdefault(mention_id, set()).add(brand)
+    q = (
+        select(ScoreRow.mention_id, ScoreRow.model, ScoreRow.revision, ScoreRow.label, ScoreRow.emotions,
+               MentionRow.created_at, MentionRow.author_followers, MentionRow.platform, MentionRow.lang)
+        .join(MentionRow, MentionRow.id == ScoreRow.mention_id)
+        .where(ScoreRow.mention_id.in_(sorted(brands)))
+    )
+    sentiment: dict[str, list[tuple[str | None, datetime, str, int | None]]] = {}
+    dims: dict[str, list[tuple[str | None, datetime, int | None, list[tuple[str, str]]]]] = {}
+    n = 0
+    for r in session.execute(q):
+        key = str(ModelKey(r.model, r.revision))
+        pairs = dim_values(r.platform, r.lang, emotion_labels(r.emotions))
+        for brand in sorted(brands[r.mention_id]):
+            sentiment.setdefault(key, []).append((brand, r.created_at, r.label, r.author_followers))
+            dims.setdefault(key, []).append((brand, r.created_at, r.author_followers, pairs))
+            n += 1
+    for key in sorted(sentiment):
+        add_to_rollups(session, key, sentiment[key])
+        add_to_dim_rollups(session, key, dims[key])
+    return n
+
+
 def recount(session: Session) -> tuple[dict[SentimentKey, tuple[int, int]], dict[DimKey, tuple[int, int]]]:
     """Every rollup recomputed from the stored scores: ({sentiment key: (count, reach)}, {dim key: (count, reach)})."""
     q = (

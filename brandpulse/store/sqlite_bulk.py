@@ -33,10 +33,12 @@ _INSERT_MENTION = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, native_id) DO NOTHING"
 )
 
-#: A link per (mention, brand) of the batch, new mentions and ones stored before alike (duplicates ignored).
-_LINK_BRAND = (
+#: A new mention's links: its id is known, nothing can conflict.
+_LINK_NEW = "INSERT INTO mention_brands (mention_id, brand) VALUES (?, ?)"
+#: A link to a mention stored before (a post another brand's collector found first); the row back when it is new.
+_LINK_STORED = (
     "INSERT INTO mention_brands (mention_id, brand) SELECT id, ? FROM mentions WHERE platform = ? AND native_id = ? "
-    "ON CONFLICT (mention_id, brand) DO NOTHING"
+    "ON CONFLICT (mention_id, brand) DO NOTHING RETURNING mention_id, brand"
 )
 
 
@@ -60,10 +62,11 @@ def _author_ids(cur: Any, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, st
     return ids
 
 
-def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> dict[tuple[str, str], int]:
-    """Upsert the batch's authors, insert its mentions (duplicates ignored), link each to its brands; the new mentions' ids.
+def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> tuple[dict[tuple[str, str], int], list[tuple[int, str]]]:
+    """Upsert the batch's authors, insert its mentions (duplicates ignored), link each to its brands.
 
-    A mention stored before gets the links of this batch's copy too (a post another brand's collector found first).
+    Returns the new mentions' ids, and the links this batch added to mentions stored before (a post another brand's
+    collector found first): their scores must be counted for those brands too.
     """
     latest = latest_by_author(batch)
     cur = dbapi_conn.cursor()
@@ -91,7 +94,12 @@ def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> dict[tuple[str
                 "SELECT id, platform, native_id FROM mentions WHERE id > ?", (before,)
             )
         }
-        cur.executemany(_LINK_BRAND, [(b, m.platform, m.native_id) for m in batch for b in m.brands])
-        return new_ids
+        cur.executemany(_LINK_NEW, [(new_ids[m.key], b) for m in batch if m.key in new_ids for b in m.brands])
+        relinked: list[tuple[int, str]] = []
+        for m in batch:
+            if m.key not in new_ids:
+                for b in m.brands:
+                    relinked.extend((int(i), str(br)) for i, br in cur.execute(_LINK_STORED, (b, m.platform, m.native_id)))
+        return new_ids, relinked
     finally:
         cur.close()
