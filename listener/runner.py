@@ -23,6 +23,7 @@ from brandpulse.store.mentions import delete_mentions_in, insert_mentions_in
 from brandpulse.types import Deletion, Mention, utcnow
 from listener.base import Collector
 from listener.dedup import StoreDeduper
+from listener.unstarted import UnstartedSource
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +139,33 @@ def follow(
     """Run every collector concurrently, round after round; one failing source never stops the others."""
     stop = stop or threading.Event()
     deduper = StoreDeduper(engine)
+    threads: list[threading.Thread] = []
+
+    def spawn(c: Collector) -> None:
+        t = threading.Thread(target=loop, args=(c,), name=f"collect-{c.name}", daemon=True)
+        threads.append(t)
+        t.start()
 
     def loop(c: Collector) -> None:
         rounds = 0
         backoff = interval_s
         while not stop.is_set() and (max_rounds is None or rounds < max_rounds):
             rounds += 1
+            if isinstance(c, UnstartedSource):  # could not start (credentials, login): retried with backoff
+                try:
+                    started = c.start()
+                except BrandpulseError as exc:  # a credential still missing, or a bad query found once it built
+                    log.warning("source %s cannot start: %s", c.name, str(exc).splitlines()[0])
+                    record_health(engine, c.name, _key_of(c), ok=False, error=str(exc).splitlines()[0],
+                                  details=_safe_health(c))
+                    backoff = min(backoff * 2, 3600.0)
+                    stop.wait(backoff)
+                    continue
+                log.info("source %s started", c.name)
+                record_health(engine, c.name, _key_of(c), ok=True, details={"started": True})
+                for built in started:
+                    spawn(built)
+                return
             try:
                 st = collect_once(engine, c, stop=stop, deduper=deduper)
                 backoff = interval_s
@@ -160,9 +182,8 @@ def follow(
                 break
             stop.wait(backoff)
 
-    threads = [threading.Thread(target=loop, args=(c,), name=f"collect-{c.name}", daemon=True) for c in collectors]
-    for t in threads:
-        t.start()
+    for c in collectors:
+        spawn(c)
     try:
         while any(t.is_alive() for t in threads):
             time.sleep(0.2)
