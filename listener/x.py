@@ -739,6 +739,7 @@ class XStreamCollector(_XBase):
         self._position: str | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._tags: dict[str, StreamTarget] = {}
+        self._rule_ids: dict[str, StreamTarget] = {}  # X's rule id → target (a stream line may carry a null tag)
         self.reconnects = 0
         _prepare_client(client, self.state)
         if search_client is not None:
@@ -799,14 +800,19 @@ class XStreamCollector(_XBase):
             for r in existing
             if str(r.get("tag") or "").startswith(RULE_TAG_PREFIX) and desired.get(str(r.get("tag"))) != r.get("value")
         ]
-        present = {str(r.get("tag")) for r in existing if desired.get(str(r.get("tag"))) == r.get("value")}
+        kept = [r for r in existing if desired.get(str(r.get("tag"))) == r.get("value")]
+        present = {str(r.get("tag")) for r in kept}
         if stale:
             self.call_with_limits("stream rules delete", self.client.delete_rules, stale)
         missing = [tweepy.StreamRule(value=v, tag=t) for t, v in desired.items() if t not in present]
+        added: list[Any] = []
         if missing:
             reply = self.call_with_limits("stream rules add", self.client.add_rules, missing)
             for err in (reply or {}).get("errors") or []:
                 raise SourceError(f"X refused a stream rule: {str(err)[:300]}")
+            added = [r for r in (reply or {}).get("data") or [] if isinstance(r, Mapping)]
+        self._rule_ids = {str(r["id"]): self._tags[str(r.get("tag"))] for r in kept + added
+                          if r.get("id") is not None and str(r.get("tag")) in self._tags}
         log.info("X stream rules: %d kept, %d added, %d removed", len(present), len(missing), len(stale))
 
     # -- catch-up after a restart ---------------------------------------------------------
@@ -924,7 +930,10 @@ class XStreamCollector(_XBase):
     def _targets_for(self, rules: Any) -> list[StreamTarget]:
         found: dict[str, StreamTarget] = {}
         for rule in rules or []:
-            target = self._tags.get(str(rule.get("tag"))) if isinstance(rule, Mapping) else None
+            if not isinstance(rule, Mapping):
+                continue
+            # by tag, else by the rule's id (X sends ids as strings; older captures have numbers and a null tag)
+            target = self._tags.get(str(rule.get("tag"))) or self._rule_ids.get(str(rule.get("id")))
             if target is not None:
                 found.setdefault(target.brand, target)
         return list(found.values())

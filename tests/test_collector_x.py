@@ -11,6 +11,7 @@ redirects that prefix to the fake server (tweepy, requests and urllib3 all run f
 from __future__ import annotations
 
 import copy
+import html
 import json
 import logging
 import threading
@@ -460,6 +461,42 @@ def test_stream_malformed_post_is_logged_and_skipped(
         got = list(stream_collector(clients, max_items=1).fetch(None))
     assert ids(got) == ["1373001119480344583"]
     assert any("1067094924124872705" in r.getMessage() and "created_at" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("ending", ["clean", "abrupt"])
+def test_recorded_stream_with_a_cut_off_last_line(
+    fake: tuple[FakeX, str], clients: dict[str, Any], caplog: pytest.LogCaptureFixture, ending: str
+) -> None:
+    """A real filtered-stream capture (twarc-csv): rule ids as JSON numbers with a null tag, a quote post, replies,
+    and a last line cut off mid-object when the connection dropped. Every complete line is stored; the cut line is
+    logged and skipped; the lost connection is the source's fault, not a crash."""
+    state, _ = fake
+    name = "recorded/stream_dogs_truncated_last_line.jsonl"
+    lines = (FIX / name).read_bytes().splitlines()
+    complete = [json.loads(line) for line in lines[:-1]]
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(lines[-1])
+    (rule_id,) = {r["id"] for line in complete for r in line["matching_rules"]}
+    state.rules.append({"id": str(rule_id), "value": QUERY, "tag": "brandpulse:TwitterDev#0"})  # our rule, X's id
+    state.sessions = [(name, ending == "clean")]
+    got: list[Mention] = []
+    with caplog.at_level(logging.WARNING, logger="listener.x"), pytest.raises(SourceError, match="reconnects"):
+        for m in stream_collector(clients, max_reconnects=0).fetch(None):
+            got.append(m)
+    posted = [line["data"]["id"] for line in complete]
+    assert [m.native_id for m in got if m.native_id in posted] == posted  # every complete line, in order
+    assert all(m.brand == "TwitterDev" for m in got)
+    by_id = {m.native_id: m for m in got}
+    for line in complete:
+        tweet, users = line["data"], {u["id"]: u for u in line["includes"]["users"]}
+        m = by_id[tweet["id"]]
+        assert m.text == html.unescape(tweet["text"]) and m.author.handle == users[tweet["author_id"]]["username"]
+        refs = {r["type"]: r["id"] for r in tweet.get("referenced_tweets", [])}
+        if "quoted" in refs or "replied_to" in refs:
+            assert m.parent_id in refs.values()
+    # the cut line reaches the parser when the response ended cleanly; an abrupt end drops it with the connection
+    expected = "malformed X stream line" if ending == "clean" else "X stream disconnected"
+    assert any(expected in r.getMessage() for r in caplog.records)
 
 
 def test_stream_rule_longer_than_512_is_refused() -> None:
