@@ -98,7 +98,7 @@ def collect_once(
     except BrandpulseError as exc:
         flush()
         stats.errors.append(str(exc))
-        record_health(engine, collector.name, key, ok=False, error=str(exc).splitlines()[0],
+        record_health(engine, collector.name, key, ok=False, error=_first_line(exc),
                       details=_safe_health(collector))
         raise
     lag = (utcnow() - newest).total_seconds() if newest else None
@@ -125,6 +125,19 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value if value is None or isinstance(value, str | int | float | bool) else str(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).splitlines()
+    return lines[0][:300] if lines and lines[0].strip() else exc.__class__.__name__
+
+
+def _note_health(engine: Engine, c: Collector, **health: Any) -> None:
+    """Record `c`'s health; when the store itself is what failed (a restarting server), log it and go on."""
+    try:
+        record_health(engine, c.name, _key_of(c), **health)
+    except Exception as exc:
+        log.warning("could not record the health of %s/%s: %s", c.name, _key_of(c), exc.__class__.__name__)
 
 
 def follow(
@@ -154,15 +167,14 @@ def follow(
             if isinstance(c, UnstartedSource):  # could not start (credentials, login): retried with backoff
                 try:
                     started = c.start()
-                except BrandpulseError as exc:  # a credential still missing, or a bad query found once it built
-                    log.warning("source %s cannot start: %s", c.name, str(exc).splitlines()[0])
-                    record_health(engine, c.name, _key_of(c), ok=False, error=str(exc).splitlines()[0],
-                                  details=_safe_health(c))
+                except Exception as exc:  # a credential still missing, a bad query found once it built, a bug
+                    log.warning("source %s cannot start: %s", c.name, _first_line(exc))
+                    _note_health(engine, c, ok=False, error=_first_line(exc), details=_safe_health(c))
                     backoff = min(backoff * 2, 3600.0)
                     stop.wait(backoff)
                     continue
                 log.info("source %s started", c.name)
-                record_health(engine, c.name, _key_of(c), ok=True, details={"started": True})
+                _note_health(engine, c, ok=True, details={"started": True})
                 for built in started:
                     spawn(built)
                 return
@@ -172,11 +184,11 @@ def follow(
                 if on_stats:
                     on_stats(st)
             except BrandpulseError as exc:
-                log.warning("source %s/%s failed: %s", c.name, _key_of(c), str(exc).splitlines()[0])
+                log.warning("source %s/%s failed: %s", c.name, _key_of(c), _first_line(exc))
                 backoff = min(backoff * 2, 3600.0)
             except Exception as exc:  # an unexpected bug in one collector must not kill the others
                 log.exception("source %s/%s crashed", c.name, _key_of(c))
-                record_health(engine, c.name, _key_of(c), ok=False, error=f"{exc.__class__.__name__}: {exc}")
+                _note_health(engine, c, ok=False, error=f"{exc.__class__.__name__}: {_first_line(exc)}")
                 backoff = min(backoff * 2, 3600.0)
             if max_rounds is not None and rounds >= max_rounds:
                 break
