@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from advocates.crm_values import field_text
 from brandpulse.config import secret
 from brandpulse.errors import CredentialsError, RateLimitedError, SourceError
 from brandpulse.store.contacts import Contact
@@ -124,16 +125,18 @@ def call(fn: Callable[[], T], what: str, *, sleep: Callable[[float], None] = tim
 
 
 def _contact(obj: Any) -> Contact | None:
-    props: dict[str, Any] = dict(getattr(obj, "properties", None) or {})
-    name = " ".join(p for p in ((props.get("firstname") or "").strip(), (props.get("lastname") or "").strip()) if p)
-    email = (props.get("email") or "").strip().lower() or None
-    website = (props.get("website") or "").strip() or None
-    handles = {f: str(props[p]).strip() for p, f in HANDLE_PROPERTIES.items() if props.get(p)}
+    raw_props = getattr(obj, "properties", None)
+    props: dict[str, Any] = dict(raw_props) if isinstance(raw_props, dict) else {}
+    text = {k: field_text(v) for k, v in props.items()}
+    name = " ".join(p for p in (text.get("firstname"), text.get("lastname")) if p)
+    email = (text.get("email") or "").lower() or None
+    website = text.get("website")
+    handles = {f: h for p, f in HANDLE_PROPERTIES.items() if (h := text.get(p))}
     if not (name or email or website or handles):
         return None
     return Contact(source=SOURCE, external_id=str(obj.id), name=name or None, email=email, website=website,
-                   company=(props.get("company") or None), handles=handles,
-                   opted_out=str(props.get("hs_email_optout") or "").lower() == "true",
+                   company=text.get("company"), handles=handles,
+                   opted_out=(text.get("hs_email_optout") or "").lower() == "true",
                    raw={k: v for k, v in props.items() if v is not None})
 
 

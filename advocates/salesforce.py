@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
+from advocates.crm_values import field_text
 from brandpulse.config import secret
 from brandpulse.errors import CredentialsError, InputError, SourceError
 from brandpulse.store.contacts import Contact
@@ -95,19 +96,20 @@ def _dig(rec: dict[str, Any], path: str) -> Any:
 
 
 def _contact(rec: dict[str, Any], handle_fields: dict[str, str]) -> Contact | None:
-    ext = rec.get("Id")
+    ext = field_text(rec.get("Id"))
     if not ext:
         return None
-    name = (rec.get("Name") or " ".join(p for p in (rec.get("FirstName"), rec.get("LastName")) if p) or "").strip()
-    email = (rec.get("Email") or "").strip().lower() or None
-    website = (_dig(rec, "Account.Website") or "").strip() or None
-    handles = {plat: str(_dig(rec, f)).strip() for plat, f in handle_fields.items() if _dig(rec, f)}
+    parts = (field_text(rec.get("FirstName")), field_text(rec.get("LastName")))
+    name = field_text(rec.get("Name")) or " ".join(p for p in parts if p) or None
+    email = (field_text(rec.get("Email")) or "").lower() or None
+    website = field_text(_dig(rec, "Account.Website"))
+    handles = {plat: h for plat, f in handle_fields.items() if (h := field_text(_dig(rec, f)))}
     if not (name or email or website or handles):
         return None
     raw = {k: v for k, v in rec.items() if k != "attributes"}
-    return Contact(source=SOURCE, external_id=str(ext), name=name or None, email=email, website=website,
-                   company=_dig(rec, "Account.Name") or None, handles=handles,
-                   opted_out=bool(rec.get("HasOptedOutOfEmail")), raw=raw)
+    return Contact(source=SOURCE, external_id=ext, name=name, email=email, website=website,
+                   company=field_text(_dig(rec, "Account.Name")), handles=handles,
+                   opted_out=rec.get("HasOptedOutOfEmail") is True, raw=raw)
 
 
 def iter_records(sf: Any, query: str) -> Iterator[dict[str, Any]]:
