@@ -1,19 +1,19 @@
 # Set-up and everyday commands. Each target creates .venv if missing, installs torch (CPU, pinned)
-# first and then the project, and is idempotent (re-running installs nothing new).
+# first and then the project at the versions in requirements.lock (scripts/lock.sh regenerates it), and is idempotent (re-running installs nothing new).
 VENV   ?= .venv
 PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.brandpulse-installed
 
-.PHONY: demo test lint install model clean
+.PHONY: demo test lint install model audit lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml requirements.lock | $(PY)
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -c requirements.lock -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,6 +32,12 @@ test: $(STAMP) model
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy brandpulse listener sentiment alerts advocates dashboard
+
+audit: $(STAMP)
+	PY=$(PY) bash scripts/audit.sh
+
+lock:
+	bash scripts/lock.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache brandpulse-demo.db*
