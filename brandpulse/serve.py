@@ -73,6 +73,9 @@ def dashboard_command(host: str, port: int) -> list[str]:
         "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
         # no developer menu, no "Deploy" button: the PR team gets a viewer's toolbar
         "--client.toolbarMode", "viewer",
+        # tables hold raw post text: no "Download as CSV" (a post like =HYPERLINK(…) would become a live formula in
+        # a spreadsheet) and no bulk copy; the advocate exports have their own, formula-safe downloads
+        "--client.disableDataExport", "true",
     ]
 
 
