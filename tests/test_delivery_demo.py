@@ -16,11 +16,12 @@ import pytest
 from alerts.cycle import alert_cycle
 from alerts.delivery.posting import RateLimiter
 from brandpulse.demo import DEMO_DIR, demo_settings
-from brandpulse.importer import read_import_rows, to_mention
 from brandpulse.store.engine import make_engine
 from brandpulse.store.mentions import insert_mentions
 from brandpulse.store.migrate import upgrade
 from brandpulse.types import Mention
+from listener.mention_file import read_rows as read_import_rows
+from listener.mention_file import to_mention
 from sentiment.stage import score_pending
 from tests.slackfake import fake_slack
 

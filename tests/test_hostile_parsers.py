@@ -25,10 +25,11 @@ from sqlalchemy import Engine, select, text
 
 from brandpulse.config import load_settings
 from brandpulse.errors import BadRowError, ConfigError, InputError, MalformedItemError, QuerySyntaxError
-from brandpulse.importer import import_file, to_mention
+from brandpulse.importer import import_file
 from brandpulse.store.engine import session_scope
 from brandpulse.store.schema import MentionRow
 from brandpulse.types import Mention
+from listener.mention_file import to_mention
 
 FIX = Path(__file__).parent / "fixtures"
 FEW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

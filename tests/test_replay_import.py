@@ -10,7 +10,8 @@ import pytest
 from brandpulse.errors import InputFileError
 from brandpulse.importer import import_file
 from brandpulse.store.queries import counts
-from listener.replay import ReplayCollector, read_mentions
+from listener.mention_file import read_mentions
+from listener.replay import ReplayCollector
 from listener.runner import collect_once
 
 HEADER = "id,created_at,author,text,brand,platform,lang,url,followers,likes,reposts,replies\n"
@@ -89,6 +90,23 @@ def test_replay_resumes_from_its_cursor_without_gaps_or_repeats(engine, tmp_path
     assert collect_once(engine, ReplayCollector(path=path)).new == 50
     st = collect_once(engine, ReplayCollector(path=path))
     assert (st.fetched, st.new) == (0, 0)
+
+
+def test_replay_skips_rows_the_store_cannot_hold_and_replays_the_rest(engine, tmp_path: Path) -> None:
+    """The replay reads files as robustly as `import`: an id longer than its column, an out-of-range count, a bad
+    UTF-8 byte — each costs only its own row."""
+    path = tmp_path / "hostile.csv"
+    rows = [*good_rows(3), f"{'9' * 300},2026-11-02T05:00:00Z,u,too long id,Nimbus,x,en,,1,0,0,0",
+            "400,2026-11-02T05:01:00Z,u,huge likes,Nimbus,x,en,,1,99999999999,0,0", *good_rows(2, 500)]
+    bad_byte = b"600,2026-11-02T06:00:00Z,u,bad \xff,Nimbus,x,en,,1,0,0,0\n"
+    path.write_bytes((HEADER + "".join(r + "\n" for r in rows)).encode() + bad_byte)
+    c = ReplayCollector(path=path)
+    st = collect_once(engine, c)
+    assert st.new == 5 and counts(engine)["mentions"] == 5
+    reasons = sorted(str(b) for b in c.bad_rows)
+    assert len(reasons) == 3 and any("300 characters" in r for r in reasons) and any("likes" in r for r in reasons)
+    assert any("UTF-8" in r for r in reasons)
+    assert c.cursor() is not None and c.cursor().position == "8"  # type: ignore[union-attr]  # every row consumed
 
 
 def test_replay_speed_factor_sleeps_the_scaled_gap(tmp_path: Path) -> None:
