@@ -6,14 +6,15 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from brandpulse.errors import StoreError
 from brandpulse.store import postgres_bulk, sqlite_bulk
 from brandpulse.store.engine import session_scope
+from brandpulse.store.erase import erase_mentions
 from brandpulse.store.rollups import roll_in_links
-from brandpulse.store.schema import AlertEvidenceRow, AlertRow, HumanLabelRow, MentionBrandRow, MentionRow, ScoreRow
+from brandpulse.store.schema import MentionRow
 from brandpulse.types import Mention
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,6 @@ def delete_mentions_in(session: Session, keys: Iterable[tuple[str, str]]) -> int
     """Delete mentions deleted upstream and every trace of them: scores (taken out of the rollups, rows that reach
     zero removed, as a recount has none), human labels, alert evidence rows and the post's text and URL in alerts'
     evidence JSON. The author row stays (the author may have other posts)."""
-    from brandpulse.store.forget import _scrub, _unroll
-
     rows = []
     for platform, native_id in dict.fromkeys(keys):
         r = session.execute(
@@ -70,21 +69,7 @@ def delete_mentions_in(session: Session, keys: Iterable[tuple[str, str]]) -> int
         ).first()
         if r is not None:
             rows.append(r)
-    if not rows:
-        return 0
-    ids = [r.id for r in rows]
-    _unroll(session, ids)
-    session.execute(delete(AlertEvidenceRow).where(AlertEvidenceRow.mention_id.in_(ids)))
-    session.execute(delete(HumanLabelRow).where(HumanLabelRow.mention_id.in_(ids)))
-    session.execute(delete(ScoreRow).where(ScoreRow.mention_id.in_(ids)))
-    session.execute(delete(MentionBrandRow).where(MentionBrandRow.mention_id.in_(ids)))
-    session.execute(delete(MentionRow).where(MentionRow.id.in_(ids)))
-    needles = {r.text.strip().lower() for r in rows if r.text.strip()} | {r.url.strip().lower() for r in rows if r.url}
-    for alert in session.scalars(select(AlertRow)):
-        scrubbed, _ = _scrub(alert.evidence, needles)
-        if scrubbed != alert.evidence:
-            alert.evidence = scrubbed
-    return len(ids)
+    return erase_mentions(session, rows).mentions
 
 
 def count_mentions(engine: Engine) -> int:
