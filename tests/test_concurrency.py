@@ -11,13 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from brandpulse.store.engine import make_engine, session_scope
 from brandpulse.store.migrate import upgrade
-from brandpulse.store.rollups import hour_of
-from brandpulse.store.schema import AlertRow, MentionBrandRow, MentionRow, RollupRow, ScoreRow
+from brandpulse.store.schema import AlertRow
 from tests.conftest import REPO
+from tests.recount import assert_once_and_rolled_up
 from tests.test_fault_injection import _config, _stream
 
 pytestmark = pytest.mark.slow
@@ -79,19 +79,7 @@ def test_collect_score_and_alerts_check_at_once(db_url: str, tmp_path: Path) -> 
     joined = "\n".join(text for _, _, text in finished)
     assert "database is locked" not in joined and "Traceback" not in joined
     with session_scope(engine) as s:
-        assert s.scalar(select(func.count()).select_from(MentionRow)) == n
-        assert s.scalar(select(func.count(func.distinct(MentionRow.native_id)))) == n
-        assert s.scalar(select(func.count()).select_from(ScoreRow)) == n
-        assert s.scalar(select(func.count(func.distinct(ScoreRow.mention_id)))) == n
-        rolled = {(r.brand, hour_of(r.hour), r.sentiment): r.count for r in s.scalars(select(RollupRow)) if r.count}
-        recount: dict[tuple[str, object, str], int] = {}
-        for brand, created, label in s.execute(
-            select(MentionBrandRow.brand, MentionRow.created_at, ScoreRow.label)
-            .join(MentionRow, MentionRow.id == MentionBrandRow.mention_id)
-            .join(ScoreRow, ScoreRow.mention_id == MentionRow.id)
-        ):
-            recount[(brand, hour_of(created), label)] = recount.get((brand, hour_of(created), label), 0) + 1
-        assert rolled == recount
+        assert_once_and_rolled_up(s, n)
         windows = [(a.brand, a.rule, a.window_start) for a in s.scalars(select(AlertRow))]
     assert windows and len(windows) == len(set(windows))  # the episode raised its alert, once
     engine.dispose()

@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -29,11 +28,11 @@ from sqlalchemy import Engine, func, select
 
 from brandpulse.store.engine import make_engine, session_scope
 from brandpulse.store.migrate import upgrade
-from brandpulse.store.rollups import hour_of
-from brandpulse.store.schema import AlertRow, DeliveryRow, MentionBrandRow, MentionRow, RollupRow, ScoreRow
+from brandpulse.store.schema import AlertRow, DeliveryRow, MentionRow, ScoreRow
 from brandpulse.types import EMOTIONS, SENTIMENTS
 from sentiment.heads_io import EmotionHead, Heads, SentimentHead, save_heads
 from tests.conftest import PG_URL, REPO
+from tests.recount import assert_once_and_rolled_up
 from tests.slackfake import SlackState, fake_slack
 from tests.tiny_model import tiny_bert_dir
 
@@ -159,20 +158,7 @@ def _finish(engine: Engine, cfg: Path, url: str, slack_url: str, n: int, log: Pa
 
 def _check(engine: Engine, n: int, slack: SlackState) -> None:
     with session_scope(engine) as s:
-        assert s.scalar(select(func.count()).select_from(MentionRow)) == n
-        assert s.scalar(select(func.count(func.distinct(MentionRow.native_id)))) == n
-        assert s.scalar(select(func.count()).select_from(ScoreRow)) == n
-        assert s.scalar(select(func.count(func.distinct(ScoreRow.mention_id)))) == n
-        rolled = {(r.brand, hour_of(r.hour), r.sentiment): r.count for r in s.scalars(select(RollupRow)) if r.count}
-        recount: dict[tuple[str, Any, str], int] = {}
-        for brand, created, label in s.execute(
-            select(MentionBrandRow.brand, MentionRow.created_at, ScoreRow.label)
-            .join(MentionRow, MentionRow.id == MentionBrandRow.mention_id)
-            .join(ScoreRow, ScoreRow.mention_id == MentionRow.id)
-        ):
-            k = (brand, hour_of(created), label)
-            recount[k] = recount.get(k, 0) + 1
-        assert rolled == recount
+        assert_once_and_rolled_up(s, n)
         alerts = list(s.scalars(select(AlertRow)))
         deliveries = list(s.scalars(select(DeliveryRow)))
     assert alerts and any(a.brand == "Acme" for a in alerts)
