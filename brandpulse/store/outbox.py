@@ -33,7 +33,8 @@ from brandpulse.types import utcnow
 
 #: Delivery.status values.
 PENDING, SENT, FAILED = "pending", "sent", "failed"
-#: Delivery.event values (escalations are "escalated:<severity>").
+#: Delivery.event values (escalations are "escalated:<severity>"; the n-th resolution of a reopened alert is
+#: "resolved:<n>" from n = 2 on).
 OPENED, RESOLVED = "opened", "resolved"
 
 
@@ -84,6 +85,15 @@ def destinations_of(session: Session, alert_id: int) -> list[str]:
     """Destinations that have (or had) a delivery of this alert."""
     q = select(DeliveryRow.destination).where(DeliveryRow.alert_id == alert_id).distinct().order_by(DeliveryRow.destination)
     return list(session.scalars(q))
+
+
+def next_resolved_event(session: Session, alert_id: int) -> str:
+    """The event key of the alert's next resolution: "resolved", then "resolved:2", "resolved:3", … (one more than
+    the resolutions already queued for it, to any destination). Call it in the transaction that resolves the alert."""
+    q = select(DeliveryRow.event).where(DeliveryRow.alert_id == alert_id,
+                                        or_(DeliveryRow.event == RESOLVED, DeliveryRow.event.like(f"{RESOLVED}:%")))
+    done = set(session.scalars(q))
+    return RESOLVED if not done else f"{RESOLVED}:{len(done) + 1}"
 
 
 def record_alert(engine: Engine, alert: AlertRow, destinations: Sequence[str]) -> int:
