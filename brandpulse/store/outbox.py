@@ -87,13 +87,10 @@ def destinations_of(session: Session, alert_id: int) -> list[str]:
     return list(session.scalars(q))
 
 
-def next_resolved_event(session: Session, alert_id: int) -> str:
-    """The event key of the alert's next resolution: "resolved", then "resolved:2", "resolved:3", … (one more than
-    the resolutions already queued for it, to any destination). Call it in the transaction that resolves the alert."""
-    q = select(DeliveryRow.event).where(DeliveryRow.alert_id == alert_id,
-                                        or_(DeliveryRow.event == RESOLVED, DeliveryRow.event.like(f"{RESOLVED}:%")))
-    done = set(session.scalars(q))
-    return RESOLVED if not done else f"{RESOLVED}:{len(done) + 1}"
+def resolved_event(reopens: int) -> str:
+    """The event key of an alert's resolution after it was reopened `reopens` times: "resolved", then
+    "resolved:2", "resolved:3", … (one key per resolution, so a second one is not swallowed by the first)."""
+    return RESOLVED if reopens <= 0 else f"{RESOLVED}:{reopens + 1}"
 
 
 def record_alert(engine: Engine, alert: AlertRow, destinations: Sequence[str]) -> int:
