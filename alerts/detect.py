@@ -10,7 +10,7 @@ row dated year 1 next to one dated 9999 costs two short reads, not a frame acros
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -19,6 +19,17 @@ from sqlalchemy import Engine
 from alerts.hourly import hourly_frames
 from alerts.rule import AlertRule, CandidateAlert
 from brandpulse.store.queries import rollups
+
+#: Where detection reads its hourly counts: (engine, model key, brands or None, since, until) → rollup-shaped rows
+#: (brand, hour, sentiment, count, reach). The rollups always; `brandpulse bench alerts` passes a recount from the
+#: raw mentions for its naive design.
+RowsReader = Callable[[Engine, str, "list[str] | None", "datetime | None", "datetime | None"], pd.DataFrame]
+
+
+def read_rollups(engine: Engine, model_key: str, brands: list[str] | None, since: datetime | None,
+             until: datetime | None) -> pd.DataFrame:
+    return rollups(engine, model_key, brands, since=since, until=until)
+
 
 #: After a changed hour, this many hours are re-evaluated too (their baselines and windows include it).
 FOLLOW_HOURS = 6
@@ -59,10 +70,11 @@ def find_alerts(rollup_rows: pd.DataFrame, rules: Sequence[AlertRule], since: da
 
 
 def detect(engine: Engine, model_key: str, rules: Sequence[AlertRule], since: datetime | None = None,
-           until: datetime | None = None, brands: list[str] | None = None) -> tuple[list[CandidateAlert], datetime | None]:
+           until: datetime | None = None, brands: list[str] | None = None,
+           read_rows: RowsReader = read_rollups) -> tuple[list[CandidateAlert], datetime | None]:
     """Candidate alerts in [since, until) from the store's rollups, and the end of the last hour with data."""
     history = max((r.history_hours() for r in rules), default=0)
-    rows = rollups(engine, model_key, brands, since=shift_hours(since, -history) if since else None, until=until)
+    rows = read_rows(engine, model_key, brands, shift_hours(since, -history) if since else None, until)
     if rows.empty:
         return [], None
     last_hour = shift_hours(rows["hour"].max().to_pydatetime(), 1)
@@ -83,14 +95,14 @@ def stretches(hours: Iterable[datetime], follow: int = FOLLOW_HOURS,
     return out
 
 
-def detect_hours(engine: Engine, model_key: str, rules: Sequence[AlertRule],
-                 changed: dict[str, list[datetime]]) -> tuple[list[CandidateAlert], list[tuple[datetime, datetime]]]:
+def detect_hours(engine: Engine, model_key: str, rules: Sequence[AlertRule], changed: dict[str, list[datetime]],
+                 read_rows: RowsReader = read_rollups) -> tuple[list[CandidateAlert], list[tuple[datetime, datetime]]]:
     """Candidate alerts in the hours that changed (per brand) and the few after them; also the ranges read."""
     found: list[CandidateAlert] = []
     ranges: list[tuple[datetime, datetime]] = []
     for brand in sorted(changed):
         for since, until in stretches(changed[brand]):
-            alerts, _ = detect(engine, model_key, rules, since=since, until=until, brands=[brand])
+            alerts, _ = detect(engine, model_key, rules, since=since, until=until, brands=[brand], read_rows=read_rows)
             found.extend(alerts)
             ranges.append((since, until))
     return sorted(found, key=lambda a: (a.start, a.brand, a.rule)), ranges

@@ -183,6 +183,8 @@ class EvalResult:
     false_alarms_on_weekly_rhythm: int
     weeks: float
     false_alarms_per_week: float
+    #: detection delays (hours) per episode kind
+    delays_by_kind: dict[str, list[float]] = field(default_factory=dict)
 
 
 def score(name: str, replay: Replay, alerts: Sequence[CandidateAlert], warmup_weeks: int = 2) -> EvalResult:
@@ -191,12 +193,14 @@ def score(name: str, replay: Replay, alerts: Sequence[CandidateAlert], warmup_we
     grace = timedelta(hours=6)
     delays: list[float] = []
     by_kind: dict[str, int] = {}
+    delays_by_kind: dict[str, list[float]] = {}
     for ep in replay.episodes:
         hits = [a for a in alerts if a.brand == ep.brand and a.end > ep.start and a.start < ep.end + grace]
         if hits:
             first = min(a.start for a in hits)
             delays.append(max((first - ep.start).total_seconds() / 3600 + 1, 0.0))
             by_kind[ep.kind] = by_kind.get(ep.kind, 0) + 1
+            delays_by_kind.setdefault(ep.kind, []).append(delays[-1])
     false = [a for a in alerts if a.start >= since and not any(
         a.brand == ep.brand and a.end > ep.start and a.start < ep.end + grace for ep in replay.episodes)]
     rhythm = {(b, t) for b, t in replay.rhythm_hours}
@@ -204,7 +208,7 @@ def score(name: str, replay: Replay, alerts: Sequence[CandidateAlert], warmup_we
     weeks = replay.weeks - warmup_weeks
     return EvalResult(name, len(replay.episodes), len(delays), by_kind, delays,
                       statistics.median(delays) if delays else None, len(false), len(on_rhythm), weeks,
-                      round(len(false) / weeks, 3) if weeks > 0 else 0.0)
+                      round(len(false) / weeks, 3) if weeks > 0 else 0.0, delays_by_kind)
 
 
 def evaluate(replay: Replay, configs: dict[str, AlertRuleConfig], warmup_weeks: int = 2) -> dict[str, EvalResult]:
@@ -242,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             "episodes": sum(r.episodes for r in rs), "detected": sum(r.detected for r in rs),
             "detected_by_kind": {k: sum(r.detected_by_kind.get(k, 0) for r in rs) for k in ("share", "surge")},
             "median_delay_h": statistics.median(delays) if delays else None,
+            "median_delay_h_by_kind": {k: statistics.median(ds) if ds else None for k in ("share", "surge")
+                                       for ds in [[d for r in rs for d in r.delays_by_kind.get(k, [])]]},
+            "max_delay_h": max(delays) if delays else None,
             "false_alarms_per_week": round(sum(r.false_alarms for r in rs) / sum(r.weeks for r in rs), 3),
             "false_alarms_on_weekly_rhythm": sum(r.false_alarms_on_weekly_rhythm for r in rs),
             "weeks": sum(r.weeks for r in rs),
@@ -249,7 +256,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.json:
         for name, s in summary.items():
             print(f"{name:16} detected {s['detected']}/{s['episodes']} {s['detected_by_kind']}, median delay "
-                  f"{s['median_delay_h']} h, {s['false_alarms_per_week']} false alarms/week "
+                  f"{s['median_delay_h']} h {s['median_delay_h_by_kind']} (worst {s['max_delay_h']} h), "
+                  f"{s['false_alarms_per_week']} false alarms/week "
                   f"({s['false_alarms_on_weekly_rhythm']} on the weekly rhythm) over {s['weeks']} weeks")
     print(json.dumps({"summary": summary, "runs": [{k: asdict(v) for k, v in r.items()} for r in runs]}
                      if args.json else summary))

@@ -3,14 +3,17 @@
 It answers like Slack's incoming webhooks: ``200 ok`` (text/plain), ``400 invalid_payload`` / ``no_text`` /
 ``invalid_blocks`` for a bad message, ``429`` with ``Retry-After``, and ``500`` with Slack's error page
 (tests/fixtures/slack/server_error.html). A script of faults (``"500"``, ``("429", seconds)``, ``"drop"``,
-``("reply", status, body)``) is played
+``("reply", status, body)``, ``"hold"``) is played
 one per request before it accepts messages again; ``"drop"`` reads the request and closes the connection without
-answering. The checks (Block Kit reference): at most 50 blocks; a header's plain_text ≤ 150 characters; a section's
+answering; ``"hold"`` accepts the message (it is in the channel), sets ``state.held`` and answers only once
+``state.release`` is set (a sender can be killed between Slack having its post and learning so).
+The checks (Block Kit reference): at most 50 blocks; a header's plain_text ≤ 150 characters; a section's
 text ≤ 3,000 and ≤ 10 fields of ≤ 2,000; context ≤ 10 elements; text objects typed plain_text or mrkdwn.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -91,6 +94,9 @@ class SlackState:
     request_times: list[float] = field(default_factory=list)
     rejected: list[list[str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: set when a "hold" fault has accepted a message; the reply waits for `release`
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
     def min_gap(self) -> float:
         t = sorted(self.request_times)
@@ -132,6 +138,12 @@ class SlackHandler(QuietHandler):
             return
         with state.lock:
             state.accepted.append(Received(payload, {k.lower(): v for k, v in self.headers.items()}, time.monotonic()))
+        if fault == "hold":
+            state.held.set()
+            state.release.wait(timeout=60)
+            with contextlib.suppress(OSError):  # the sender may be gone
+                send(self, 200, b"ok", content_type=TEXT)
+            return
         send(self, 200, b"ok", content_type=TEXT)
 
 

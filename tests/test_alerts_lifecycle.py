@@ -193,3 +193,60 @@ def test_cli_lists_acknowledges_and_resolves_with_who_and_when(engine: Engine, s
     assert isinstance(bad.exception, InputError) and "--state" in str(bad.exception)
     cycle(engine, settings())
     assert events(slack_env)[-1] == "Resolved" and len(slack_env.accepted) == 2
+
+
+def test_each_resolution_of_a_reopened_alert_sends_its_own_follow_up_once(engine: Engine,
+                                                                          slack_env: SlackState) -> None:
+    s = settings(cooldown_hours=12, auto_resolve_hours=3)
+    env = {"BRANDPULSE_DATABASE_URL": db(engine)}
+    feed = Feed(engine, calm=10)
+    feed.hours(range(EPISODE))
+    feed.hours([EPISODE], {EPISODE: 9})
+    cycle(engine, s)
+    first = only_alert(engine)
+    assert runner.invoke(app, ["alerts", "resolve", str(first.id), "--by", "ana"], env=env).exit_code == 0
+    cycle(engine, s)
+    feed.hours(range(EPISODE + 1, EPISODE + 5), {EPISODE + 4: 9})  # the same episode flares up: reopened, no page
+    cycle(engine, s)
+    assert only_alert(engine).state == "open" and len(slack_env.accepted) == 2
+    for h in range(EPISODE + 5, EPISODE + 9):  # calm again: resolved a second time, by the run loop
+        feed.hours([h])
+        cycle(engine, s)
+    alert = only_alert(engine)
+    assert (alert.id, alert.state, alert.resolved_by) == (first.id, "resolved", "auto")
+    assert events(slack_env) == [events(slack_env)[0], "Resolved", "Resolved"]
+    assert len({r.idempotency_key for r in slack_env.accepted}) == 3
+    # later passes, a repeated resolve and a restarted sender announce nothing more
+    assert runner.invoke(app, ["alerts", "resolve", str(first.id), "--by", "ana"], env=env).exit_code == 0
+    for h in range(EPISODE + 9, EPISODE + 11):
+        feed.hours([h])
+        cycle(engine, s)
+    assert runner.invoke(app, ["alerts", "send"], env=env).exit_code == 0
+    assert len(slack_env.accepted) == 3
+    assert sorted(d.event for d in deliveries_for(engine)) == ["opened", "resolved", "resolved:2"]
+    assert {d.status for d in deliveries_for(engine)} == {"sent"}
+
+
+def test_an_escalation_after_a_reopen_is_announced_once(engine: Engine, slack_env: SlackState) -> None:
+    s = settings(cooldown_hours=12, auto_resolve_hours=48)
+    env = {"BRANDPULSE_DATABASE_URL": db(engine)}
+    feed = Feed(engine, calm=10)
+    feed.hours(range(EPISODE))
+    cycle(engine, s)
+    now = utcnow()
+    first = record_alert(engine, AlertRow(brand="Nimbus", rule="negativity_spike", window_start=T0 + timedelta(hours=EPISODE),
+                                          window_end=T0 + timedelta(hours=EPISODE + 1), severity="warning",
+                                          metrics={"negative": 5}, evidence={"why": "earlier pass"}, state="open",
+                                          created_at=now, updated_at=now), ["slack"])
+    cycle(engine, s)  # the warning goes out
+    assert runner.invoke(app, ["alerts", "resolve", str(first), "--by", "ana"], env=env).exit_code == 0
+    feed.hours(range(EPISODE, EPISODE + 4), {EPISODE + 3: 9})  # back within the cooldown, and worse
+    res = cycle(engine, s)
+    assert res.check is not None and list(res.check.outcomes.values()) == ["escalated"]
+    alert = only_alert(engine)
+    assert (alert.id, alert.state, alert.severity) == (first, "open", "critical")
+    feed.hours([EPISODE + 4], {EPISODE + 4: 9})
+    cycle(engine, s)
+    assert runner.invoke(app, ["alerts", "send"], env=env).exit_code == 0
+    assert [e.split(" ")[0] for e in events(slack_env)] == ["WARNING", "Resolved", "Escalated"]
+    assert sorted(d.event for d in deliveries_for(engine)) == ["escalated:critical", "opened", "resolved"]

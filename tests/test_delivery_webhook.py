@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -38,7 +39,7 @@ class Receiver(QuietHandler):
             fault = srv.faults.pop(0) if srv.faults else None
         if fault == "slow":
             time.sleep(1.0)  # the sender times out, but this request is still processed below
-        elif fault is not None:
+        elif fault is not None and fault != "hold":
             send(self, int(fault), b'{"error":"unavailable"}')
             return
         if not verify(raw, self.headers.get(SIGNATURE_HEADER, ""), SECRET):
@@ -49,12 +50,20 @@ class Receiver(QuietHandler):
             srv.seen.append(key)
             if key not in srv.processed:
                 srv.processed[key] = (json.loads(raw), dict(self.headers.items()))
-        if fault != "slow":
+        if fault == "hold":  # processed; the reply waits until the test has killed the sender
+            srv.held.set()
+            srv.release.wait(timeout=60)
+            with contextlib.suppress(OSError):
+                send(self, 202, b'{"status":"accepted"}')
+        elif fault != "slow":
             send(self, 202, b'{"status":"accepted"}')
 
 
 def receiver(*faults: Any) -> LocalServer:
-    return LocalServer(Receiver, faults=list(faults), seen=[], processed={}, lock=threading.Lock())
+    """A receiver playing `faults` one per request: a status code, "slow" (processed after the sender's timeout),
+    "hold" (processed, then the reply waits for `server.release`; `server.held` is set once the body is in)."""
+    return LocalServer(Receiver, faults=list(faults), seen=[], processed={}, lock=threading.Lock(),
+                       held=threading.Event(), release=threading.Event())
 
 
 @pytest.fixture

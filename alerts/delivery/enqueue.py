@@ -5,9 +5,15 @@
         enqueue_state_change(s, alert_id, "escalated", cfg)  # after raising alert.severity
         enqueue_state_change(s, alert_id, "resolved", cfg)   # after setting alert.state = "resolved"
 
-An escalation is routed by the new severity (so a destination with a higher minimum hears of it first now) and is
-keyed `escalated:<severity>`, so each level is announced once; a resolution goes to every destination that heard of
-the alert, once.
+Each lifecycle event is one outbox row per destination, unique on (alert, destination, event), so a retried or
+restarted sender never announces an event twice and a repeated state change adds nothing:
+
+- an escalation is routed by the new severity (so a destination with a higher minimum hears of it first now) and is
+  keyed `escalated:<severity>`; severity only goes up, so each level is announced once per alert;
+- a resolution goes to every destination that heard of the alert, keyed by its number: `resolved` for the first,
+  `resolved:2`, `resolved:3`, … for an alert that was reopened (new hours within the cooldown, alerts/check.py,
+  counted in `alerts.reopens`) and resolved again. So each resolution is announced once, however often it is
+  queued, and a second one is not swallowed by the first.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from alerts.delivery.routing import DeliveryConfig, severity_name
-from brandpulse.store.outbox import RESOLVED, add_alert_with_deliveries, destinations_of, enqueue_in
+from brandpulse.store.outbox import add_alert_with_deliveries, destinations_of, enqueue_in, resolved_event
 from brandpulse.store.schema import AlertRow
 
 
@@ -38,7 +44,7 @@ def enqueue_state_change(session: Session, alert_id: int, change: Literal["escal
     if alert is None:
         raise ValueError(f"alert {alert_id} does not exist")
     if change == "resolved":
-        return enqueue_in(session, alert_id, destinations_of(session, alert_id), RESOLVED)
+        return enqueue_in(session, alert_id, destinations_of(session, alert_id), resolved_event(alert.reopens or 0))
     if change == "escalated":
         try:
             level = severity_name(alert.severity)

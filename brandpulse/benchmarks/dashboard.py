@@ -54,9 +54,11 @@ def _score_of(text: str) -> tuple[str, tuple[str, ...], float]:
 
 
 def generate_store(engine: Engine, count: int, *, end: datetime | None = None,
-                   progress: Callable[[str], None] = lambda _m: None) -> float:
-    """Write `count` scored mentions spread evenly over the 90 days before `end` (default: now), with all rollups.
-    Returns the seconds it took."""
+                   progress: Callable[[str], None] = lambda _m: None, model: str = MODEL,
+                   revision: str = REVISION) -> float:
+    """Write `count` scored mentions (scores of `model`@`revision`) spread evenly over the 90 days before `end`
+    (default: now), with all rollups. Returns the seconds it took."""
+    key = f"{model}@{revision}"
     end = (end or utcnow()).astimezone(UTC)
     start = end - timedelta(days=DAYS)
     step = (end - start) / max(count, 1)
@@ -75,7 +77,7 @@ def generate_store(engine: Engine, count: int, *, end: datetime | None = None,
             probs = {"negative": 0.1, "neutral": 0.1, "positive": 0.1}
             if label in probs:
                 probs[label] = conf
-            scored.append({"mention_id": ids[m.key], "model": MODEL, "revision": REVISION, "label": label,
+            scored.append({"mention_id": ids[m.key], "model": model, "revision": revision, "label": label,
                            "p_negative": probs["negative"], "p_neutral": probs["neutral"], "p_positive": probs["positive"],
                            "confidence": conf, "emotions": {"probs": dict.fromkeys(emos, 0.8), "labels": list(emos)},
                            "scored_at": now})
@@ -85,8 +87,8 @@ def generate_store(engine: Engine, count: int, *, end: datetime | None = None,
                 items_d.append((brand, m.created_at, followers, dim_values(m.platform, m.language, emos)))
         with session_scope(engine) as s:
             s.execute(insert(cast(Table, ScoreRow.__table__)), scored)
-            add_to_rollups(s, KEY, items_s)
-            add_to_dim_rollups(s, KEY, items_d)
+            add_to_rollups(s, key, items_s)
+            add_to_dim_rollups(s, key, items_d)
         progress(f"{offset + len(batch):,} / {count:,} mentions")
     return time.perf_counter() - t0
 

@@ -122,20 +122,34 @@ def bench_alerts_cmd(
     trials: Annotated[int, typer.Option(help="Injected bursts per design.", min=1, max=500)] = 20,
     poll: Annotated[float, typer.Option(help="Seconds between the run loop's checks for new data.", min=0.01,
                                         max=60)] = 0.25,
+    history: Annotated[int, typer.Option(help="Generated mentions over the 90 days before the demo stream (the "
+                                                "`bench dashboard` generator); 0: the demo stream alone.",
+                                         min=0)] = 200_000,
     json_out: JsonOpt = False,
 ) -> None:
-    """Stored → webhook received: the run loop's alerts role (rollups + outbox) vs detection over raw mentions,
-    on the demo config with a local webhook receiver (no model needed: scores are written directly)."""
+    """Stored → webhook received: the run loop's alerts role (rollups + outbox) vs the same detection over counts
+    recounted from raw mentions each pass, on copies of one store (demo config, generated history) with a local
+    webhook receiver (no model needed: scores are written directly). Exits 1 when the two designs did not deliver
+    the same alerts (the comparison would be meaningless)."""
     from brandpulse.benchmarks.alerts import bench_alerts
 
     with err_console.status("benchmarking alert delivery…") as status:
-        res = bench_alerts(trials, poll_s=poll, on_step=lambda m: status.update(m))
-    console.print(f"stored → delivered: p50 {res['p50_s']:.3f} s, p95 {res['p95_s']:.3f} s "
-                  f"(missed {res['missed']})   naive over raw mentions: p50 {res['naive_p50_s']:.3f} s, "
-                  f"p95 {res['naive_p95_s']:.3f} s (missed {res['naive_missed']})   ratio (naive/rollups p95): "
-                  f"{safe(res['ratio'])}")
+        res = bench_alerts(trials, poll_s=poll, history=history, on_step=lambda m: status.update(m))
+    console.print(f"{res['mentions']:,} mentions (SQLite), {res['trials']} trials per design, {res['alerts']} alerts "
+                  f"delivered")
+    console.print(f"rollups → outbox → send: p50 {res['p50_s']:.3f} s, p95 {res['p95_s']:.3f} s (missed {res['missed']})")
+    if res["same_alerts"]:
+        console.print(f"naive over raw mentions: p50 {res['naive_p50_s']:.3f} s, p95 {res['naive_p95_s']:.3f} s "
+                      f"(a pass: {res['naive_pass_s']:.3f} s)   ratio (naive/rollups p95): {safe(res['ratio'])}")
+    else:
+        mm = res["mismatch"]
+        err_console.print(f"[red]the two designs did not deliver the same alerts[/red] (missed: rollups "
+                          f"{res['missed']}, naive {res['naive_missed']}; only by rollups: {safe(mm['only_rollups'])}; "
+                          f"only by naive: {safe(mm['only_naive'])}): no comparison")
     if json_out:
         print(json.dumps(res))
+    if not res["same_alerts"]:
+        raise typer.Exit(1)
 
 
 @bench_app.command("dashboard")

@@ -232,6 +232,7 @@ def upsert_alert_in(
     if escalated:
         existing.severity = severity
     if reopened:
+        existing.reopens = (existing.reopens or 0) + 1
         existing.state = "open"
         existing.resolved_at = None
         existing.resolved_by = None

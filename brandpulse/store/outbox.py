@@ -33,7 +33,8 @@ from brandpulse.types import utcnow
 
 #: Delivery.status values.
 PENDING, SENT, FAILED = "pending", "sent", "failed"
-#: Delivery.event values (escalations are "escalated:<severity>").
+#: Delivery.event values (escalations are "escalated:<severity>"; the n-th resolution of a reopened alert is
+#: "resolved:<n>" from n = 2 on).
 OPENED, RESOLVED = "opened", "resolved"
 
 
@@ -84,6 +85,12 @@ def destinations_of(session: Session, alert_id: int) -> list[str]:
     """Destinations that have (or had) a delivery of this alert."""
     q = select(DeliveryRow.destination).where(DeliveryRow.alert_id == alert_id).distinct().order_by(DeliveryRow.destination)
     return list(session.scalars(q))
+
+
+def resolved_event(reopens: int) -> str:
+    """The event key of an alert's resolution after it was reopened `reopens` times: "resolved", then
+    "resolved:2", "resolved:3", … (one key per resolution, so a second one is not swallowed by the first)."""
+    return RESOLVED if reopens <= 0 else f"{RESOLVED}:{reopens + 1}"
 
 
 def record_alert(engine: Engine, alert: AlertRow, destinations: Sequence[str]) -> int:

@@ -220,6 +220,9 @@ class AlertRow(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
     resolved_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    #: How often the alert was reopened (resolved, then new hours within the cooldown): its n-th resolution is
+    #: announced as event "resolved" (n = 1) or "resolved:<n>", once per destination.
+    reopens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AlertEvidenceRow(Base):
