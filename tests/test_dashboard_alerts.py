@@ -12,8 +12,8 @@ import streamlit as st
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from brandpulse.errors import InputError
-from brandpulse.store.alert_queries import alert_series, set_alert_state, window_platforms, window_total
+from alerts.lifecycle import resolve
+from brandpulse.store.alert_queries import alert_series, window_platforms, window_total
 from brandpulse.store.alerts import ALERT_STATES, stored_alerts
 from tests.conftest import REPO, T0
 from tests.seed import EPISODE_HOUR, seed_week
@@ -123,7 +123,7 @@ def test_acknowledge_then_resolve_changes_the_state(seeded: Engine) -> None:
 
 def test_the_dashboard_link_opens_that_alert_in_any_state(seeded: Engine) -> None:
     (alert,) = stored_alerts(seeded)
-    set_alert_state(seeded, alert.id, "resolved", "test")
+    resolve(seeded, alert.id, "test")
     at = _alerts_page(page="Alerts", alert=str(alert.id))
     assert at.selectbox(key="al_pick").value == alert.id
     assert set(at.multiselect(key="al_states").value) == set(ALERT_STATES)
@@ -173,16 +173,3 @@ def test_window_platforms_counts_the_brand_in_the_window(seeded: Engine) -> None
     df = window_platforms(seeded, "Nimbus", alert.start, alert.end)
     assert list(df["platform"]) == ["x"]
     assert int(df["mentions"].iloc[0]) == window_total(seeded, alert.summary["model"], "Nimbus", alert.start, alert.end)
-
-
-def test_set_alert_state_allows_only_lifecycle_moves(seeded: Engine) -> None:
-    (alert,) = stored_alerts(seeded)
-    assert set_alert_state(seeded, alert.id, "acknowledged", "anna") == "open"
-    with pytest.raises(InputError, match="cannot become open"):
-        set_alert_state(seeded, alert.id, "open", "anna")
-    assert set_alert_state(seeded, alert.id, "resolved", "anna") == "acknowledged"
-    with pytest.raises(InputError, match="cannot become acknowledged"):
-        set_alert_state(seeded, alert.id, "acknowledged", "anna")
-    with pytest.raises(InputError, match="no alert"):
-        set_alert_state(seeded, alert.id + 999, "resolved", "anna")
-    assert [a.state for a in stored_alerts(seeded, ALERT_STATES)] == ["resolved"]

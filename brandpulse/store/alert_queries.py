@@ -1,29 +1,22 @@
-"""Read-side queries for the dashboard's Alerts page, and the page's state change.
+"""Read-side queries for the dashboard's Alerts page.
 
 The metric-vs-baseline series comes from the hourly rollups (never a scan of all mentions);
 the platform mix of an alert's window reads mentions bounded by brand and window, as evidence does.
-`set_alert_state` is the minimal open → acknowledged → resolved transition the page needs
-(the alert lifecycle of issue 12 may replace it with its own acknowledge / resolve functions).
+The page changes an alert's state through alerts.lifecycle (acknowledge / resolve).
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from brandpulse.errors import InputError
 from brandpulse.store.engine import session_scope
 from brandpulse.store.schema import AlertRow, MentionRow, RollupRow
-from brandpulse.types import utcnow
-
-log = logging.getLogger(__name__)
 
 SERIES_COLUMNS = ["hour", "total", "negative", "negative_share", "reach", "negative_reach"]
 #: Which state each state may move to (a resolved alert stays resolved; a new episode is a new alert).
-_NEXT_STATES = {"open": ("acknowledged", "resolved"), "acknowledged": ("resolved",), "resolved": ()}
 
 
 def alert_series(engine: Engine, model_key: str, brand: str, start: datetime, end: datetime,
@@ -76,24 +69,3 @@ def alert_brands(engine: Engine) -> list[str]:
     """The brands that have alerts in any state, by name."""
     with session_scope(engine) as s:
         return sorted(s.scalars(select(AlertRow.brand).distinct()))
-
-
-def set_alert_state(engine: Engine, alert_id: int, state: str, by: str) -> str:
-    """Move an alert to "acknowledged" or "resolved" (`by` names who did it, for the log); returns the old state.
-
-    Raises InputError for an unknown alert or a move the lifecycle does not allow (e.g. re-opening a resolved one).
-    """
-    who = " ".join(by.split())[:120] or "someone"
-    with session_scope(engine) as s:
-        row = s.get(AlertRow, alert_id)
-        if row is None:
-            raise InputError(f"no alert with id {alert_id}", hint="Pick an alert from the list.")
-        old = row.state
-        if state == old:
-            return old
-        if state not in _NEXT_STATES.get(old, ()):
-            raise InputError(f"alert {alert_id} is {old}; it cannot become {state}",
-                             hint="Only open alerts can be acknowledged; open or acknowledged ones resolved.")
-        row.state, row.updated_at = state, utcnow()
-    log.info("alert %s: %s -> %s by %s", alert_id, old, state, who)
-    return old
