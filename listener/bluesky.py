@@ -49,14 +49,14 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
 from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, SourceError
 from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention
 from listener.collector import BaseCollector, ListenOptions, RateLimited, SourceOptions, parse_options
-from listener.common import BrandPlan, BrandTarget, backoff, brand_plans, link_matching, parse_time
+from listener.common import BrandPlan, BrandTarget, backoff, brand_plans, link_matching, parse_retry_after, parse_time
 from listener.query.compiling import Dialect, Lowering, conj_seqs, dnf, lower_positive_only, word_or_phrase
 from listener.query.normal_form import NF
 from listener.query.syntax import Field as QueryField
@@ -322,6 +322,7 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
         self._recent = _Recent(self.rewind_us)
         self._search_pos: str | None = None  # search: "indexedAt|uri,uri"
         self._reconnects = 0
+        self._garbled_at: int | None = -1  # jetstream: the position a cut-off frame was last met at
 
     def __repr__(self) -> str:
         brands = [t.brand for t in self.targets] if self.mode == "jetstream" else [self.brand]
@@ -420,6 +421,8 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
                     finished = yield from self._read(ws, floor, done, started_us, deadline, state)
                 if finished:
                     return
+            except _Garbled:
+                self._lost("a frame was cut off (not JSON); replaying from the cursor", state)
             except ConnectionClosed as exc:
                 self._lost(f"connection closed ({exc.__class__.__name__})", state)
             except OSError as exc:
@@ -440,18 +443,27 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
             )
         except InvalidURI as exc:
             raise ConfigError(f"[sources.bluesky] url: {self.url!r} is not a valid WebSocket URL") from exc
+        except InvalidStatus as exc:  # refused (5xx, 429): wait what the server asked for, if it did
+            status = exc.response.status_code
+            wait = parse_retry_after(exc.response.headers.get("Retry-After"), self._now())
+            if status == 429 or wait is not None:
+                self.state.remaining = 0
+                self.state.reset = self._now() + timedelta(seconds=wait or 0.0)
+            self._lost(f"cannot connect to {self.url} (HTTP {status})", state, wait)
+            return None
         except (OSError, InvalidHandshake, TimeoutError) as exc:
             self._lost(f"cannot connect to {self.url} ({exc.__class__.__name__})", state)
             return None
 
-    def _lost(self, what: str, state: dict[str, int]) -> None:
-        """Count a failure; back off exponentially, or give up with SourceError."""
+    def _lost(self, what: str, state: dict[str, int], wait: float | None = None) -> None:
+        """Count a failure; back off exponentially (or `wait`, as the server asked), or give up with SourceError."""
         state["failures"] += 1
         self.state.last_error = what
         if state["failures"] > self.max_reconnects:
             raise SourceError(f"bluesky jetstream: {what}; gave up after {self.max_reconnects} reconnects")
         self._reconnects += 1
-        wait = backoff(state["failures"], self.backoff_base_s, self.backoff_max_s)
+        if wait is None:
+            wait = backoff(state["failures"], self.backoff_base_s, self.backoff_max_s)
         log.info("bluesky jetstream: %s; reconnecting in %.1f s", what, wait)
         self._sleep(wait)
 
@@ -475,6 +487,7 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
                 return True  # idle (or out of time): caught up as far as the stream goes
             state["failures"] = 0
             self.state.last_error = None
+            self.state.remaining = self.state.reset = None
             event = self._decode(message)
             if event is None:
                 continue
@@ -504,6 +517,10 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
         try:
             event = json.loads(message)
         except json.JSONDecodeError as exc:
+            if self._garbled_at != self._newest:  # a frame cut in transit: replay from the cursor, once per position
+                self._garbled_at = self._newest
+                log.warning("bluesky jetstream: a frame is not JSON (%s); replaying from the cursor", exc.msg)
+                raise _Garbled from None
             log.warning("bluesky jetstream: skipped a frame that is not JSON (%s)", exc.msg)
             return None
         if not isinstance(event, dict) or not isinstance(event.get("time_us"), int):
@@ -672,6 +689,10 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
             self.state.remaining = int(remaining)
         if isinstance(reset, str) and reset.isdigit():
             self.state.reset = datetime.fromtimestamp(int(reset), UTC)
+
+
+class _Garbled(Exception):
+    """A Jetstream frame that is not JSON (cut off on the way): the connection is dropped and replayed."""
 
 
 def _status(exc: BaseException) -> str:

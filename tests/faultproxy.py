@@ -54,8 +54,9 @@ class Fault:
         return Fault("status", status=status, body=body, headers=dict(headers or {}))
 
     @staticmethod
-    def truncate(fraction: float = 0.5) -> Fault:
-        return Fault("truncate", fraction=fraction)
+    def truncate(fraction: float = 0.5, frames: int = 1) -> Fault:
+        """Cut the body of a plain answer at `fraction`; in a WebSocket, the frame after `frames` frames."""
+        return Fault("truncate", fraction=fraction, frames=frames)
 
     @staticmethod
     def drop(frames: int) -> Fault:
@@ -194,7 +195,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 data = proxy.rewrite(resp.read())
                 if fault is not None and fault.kind == "truncate" and resp.status == 200:
                     data = data[: max(1, int(len(data) * fault.fraction))]
-                self.send_response(resp.status)
+                self.send_response_only(resp.status)  # the upstream's own Date and Server, not a second pair
                 for k, v in out.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
@@ -206,7 +207,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def _relay(self, resp: http.client.HTTPResponse, headers: dict[str, str], fault: Fault | None) -> None:
             """A streamed (chunked / close-delimited) answer relayed line by line as chunks; `drop` cuts it."""
-            self.send_response(resp.status)
+            self.send_response_only(resp.status)
             for k, v in headers.items():
                 self.send_header(k, v)
             self.send_header("Transfer-Encoding", "chunked")
