@@ -270,6 +270,8 @@ class BlueskyOptions(ListenOptions):
     page_size: int = Field(100, ge=1, le=100)
     max_pages: int = Field(10, ge=1)
     max_retries: int = Field(4, ge=0, le=10)
+    #: Search mode: seconds to wait for one XRPC answer (a silent server is a network error, retried).
+    timeout_s: float = Field(5.0, gt=0)
 
 
 def _options(source_cfg: dict[str, Any]) -> BlueskyOptions:
@@ -347,7 +349,8 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
         if options.mode != "search":
             return None
         creds = cls.secret_values()
-        return BlueskySession(options.xrpc_url, creds["BLUESKY_HANDLE"] or "", creds["BLUESKY_APP_PASSWORD"] or "")
+        return BlueskySession(options.xrpc_url, creds["BLUESKY_HANDLE"] or "", creds["BLUESKY_APP_PASSWORD"] or "",
+                              timeout_s=options.timeout_s)
 
     @classmethod
     def brand_args(cls, plan: BrandPlan, options: BlueskyOptions, shared: Any) -> dict[str, Any]:
@@ -726,11 +729,12 @@ def _parse_search_pos(position: str | None) -> tuple[str | None, set[str]]:
     return (at or None), {u for u in uris.split(",") if u}
 
 
-def new_client(xrpc_url: str) -> Any:
+def new_client(xrpc_url: str, timeout_s: float) -> Any:
     """An atproto Client for `xrpc_url` (not logged in). Test seam: tests swap it for one with a local transport."""
     from atproto import Client
+    from atproto_client.request import Request
 
-    return Client(base_url=xrpc_url)
+    return Client(base_url=xrpc_url, request=Request(timeout=timeout_s))
 
 
 class BlueskySession:
@@ -742,9 +746,17 @@ class BlueskySession:
     """
 
     def __init__(
-        self, xrpc_url: str, handle: str, password: str, *, base_wait_s: float = 60.0, max_wait_s: float = 3600.0
+        self,
+        xrpc_url: str,
+        handle: str,
+        password: str,
+        *,
+        base_wait_s: float = 60.0,
+        max_wait_s: float = 3600.0,
+        timeout_s: float = 5.0,
     ) -> None:
         self.xrpc_url = xrpc_url
+        self.timeout_s = timeout_s
         self._handle = handle
         self._password = password
         self.base_wait_s = base_wait_s
@@ -766,7 +778,7 @@ class BlueskySession:
                 f"bluesky: login failed ({self.last_error}); next attempt after {self.next_try:%Y-%m-%d %H:%M:%S} UTC"
             )
         try:
-            self._client = _login(self.xrpc_url, self._handle, self._password)
+            self._client = _login(self.xrpc_url, self._handle, self._password, self.timeout_s)
         except (CredentialsError, SourceError) as exc:
             self.failures += 1
             self.last_error = str(exc).removeprefix("bluesky: ")
@@ -776,11 +788,11 @@ class BlueskySession:
         return self._client
 
 
-def _login(xrpc_url: str, handle: str, password: str) -> Any:
+def _login(xrpc_url: str, handle: str, password: str, timeout_s: float) -> Any:
     """A Client logged in at `xrpc_url`; after login it talks to the session's own server (didDoc's PDS)."""
     from atproto_client.exceptions import AtProtocolError, UnauthorizedError
 
-    client = new_client(xrpc_url)
+    client = new_client(xrpc_url, timeout_s)
     try:
         client.login(handle, password, fetch_bsky_profile=False)
     except UnauthorizedError:
