@@ -19,6 +19,7 @@ be counted and cut).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import struct
@@ -269,10 +270,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 pass
             finally:
                 for s in (up, self.connection):
-                    try:
+                    with contextlib.suppress(OSError):
                         s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
                 up.close()
 
         def _pump_up(self, up: socket.socket) -> None:

@@ -44,10 +44,10 @@ from brandpulse.store.migrate import upgrade
 from listener import bluesky
 from listener.base import Collector
 from listener.collector import BaseCollector
-from listener.runner import collect_once
+from listener.runner import CollectStats, collect_once
 from listener.x import API_HOST
-from tests.faultproxy import Fault, FaultProxy
 from tests.fakeserver import LocalServer, Sleeps
+from tests.faultproxy import Fault, FaultProxy
 
 REDDIT_SECRET = "REDACTED-reddit-secret-value"
 X_TOKEN = "REDACTED-x-bearer-token-value"
@@ -83,9 +83,11 @@ class Rig:
 
 def _now_for(monkeypatch: pytest.MonkeyPatch, now: datetime | None, sleeps: Sleeps) -> None:
     """Every collector built from now on sleeps into `sleeps` (and reads `now`, when given)."""
-    monkeypatch.setitem(BaseCollector.__init__.__kwdefaults__, "sleep", sleeps)
+    defaults = BaseCollector.__init__.__kwdefaults__
+    assert defaults is not None
+    monkeypatch.setitem(defaults, "sleep", sleeps)
     if now is not None:
-        monkeypatch.setitem(BaseCollector.__init__.__kwdefaults__, "now", lambda: now)
+        monkeypatch.setitem(defaults, "now", lambda: now)
 
 
 def _429(headers: dict[str, str], body: bytes = b'{"error":"rate limited"}') -> Fault:
@@ -327,7 +329,8 @@ def run_pass(engine: Engine, collectors: list[Collector]) -> Pass:
     out = Pass()
     started = time.monotonic()
     for c in collectors:
-        seen: list[Any] = []
+        seen: list[CollectStats] = []
+        stats: CollectStats | None
         try:
             stats = collect_once(engine, c, on_batch=seen.append)
         except BrandpulseError as exc:
