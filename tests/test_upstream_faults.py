@@ -430,3 +430,25 @@ def test_upstream_fault(collector: str, fault: str, rigs: Callable[[str], Rig], 
     assert first.fetched + second.fetched == len(expected), "an item was fetched twice: the cursor was not used"
     rows = [r for r in source_health(engine) if r.source == rig.source]
     assert all(r.last_success is not None for r in rows)
+
+
+def test_x_stream_silent_server_is_a_read_timeout(rigs: Callable[[str], Rig], engine: Engine, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """X's filtered stream against a server that accepts and then says nothing: the stream's read timeout
+    (``timeout_s``) ends each try, reconnects back off, and the pass ends in a SourceError with a health row.
+
+    (Drops, 503s, 429s and a cut-off line on the stream are tests/test_collector_x.py's; its fake ends every
+    session, so a stream pass cannot end cleanly here and the recovery half of the suite does not apply.)"""
+    rig = rigs("x-search")
+    sleeps = Sleeps()
+    _now_for(monkeypatch, X_NOW, sleeps)
+    rig.config = f"{X_BRAND}[sources.x]\nmode = \"stream\"\ntimeout_s = {TIMEOUT_S}\nmax_reconnects = 1\ncatch_up = false\n"
+    rig.proxy.match = lambda method, path: path == "/2/tweets/search/stream"
+    rig.proxy.fail(Fault.stall(STALL_S))
+    first = run_pass(engine, build(rig, tmp_path))
+    assert first.seconds < rig.budget_s, f"{first.seconds:.1f} s: the stream waited on the silent server"
+    assert [str(e) for e in first.errors] and "reconnects in a row failed" in str(first.errors[0])
+    assert rig.proxy.faults == 2 and sleeps == [1.0]  # one reconnect, after a 1 s backoff
+    (row,) = [r for r in source_health(engine) if r.source == "x"]
+    assert row.error_count == 1 and row.last_error and "Timeout" in row.last_error
+    assert X_TOKEN not in json.dumps([row.last_error, row.details], default=str)
