@@ -49,14 +49,14 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
 from brandpulse.errors import ConfigError, CredentialsError, MalformedItemError, SourceError
 from brandpulse.types import AuthorRef, Cursor, Deletion, Engagement, Mention
 from listener.collector import BaseCollector, ListenOptions, RateLimited, SourceOptions, parse_options
-from listener.common import BrandPlan, BrandTarget, backoff, brand_plans, link_matching, parse_time
+from listener.common import BrandPlan, BrandTarget, backoff, brand_plans, link_matching, parse_retry_after, parse_time
 from listener.query.compiling import Dialect, Lowering, conj_seqs, dnf, lower_positive_only, word_or_phrase
 from listener.query.normal_form import NF
 from listener.query.syntax import Field as QueryField
@@ -270,6 +270,8 @@ class BlueskyOptions(ListenOptions):
     page_size: int = Field(100, ge=1, le=100)
     max_pages: int = Field(10, ge=1)
     max_retries: int = Field(4, ge=0, le=10)
+    #: Search mode: seconds to wait for one XRPC answer (a silent server is a network error, retried).
+    timeout_s: float = Field(5.0, gt=0)
 
 
 def _options(source_cfg: dict[str, Any]) -> BlueskyOptions:
@@ -322,6 +324,7 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
         self._recent = _Recent(self.rewind_us)
         self._search_pos: str | None = None  # search: "indexedAt|uri,uri"
         self._reconnects = 0
+        self._garbled_at: int | None = -1  # jetstream: the position a cut-off frame was last met at
 
     def __repr__(self) -> str:
         brands = [t.brand for t in self.targets] if self.mode == "jetstream" else [self.brand]
@@ -346,7 +349,8 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
         if options.mode != "search":
             return None
         creds = cls.secret_values()
-        return BlueskySession(options.xrpc_url, creds["BLUESKY_HANDLE"] or "", creds["BLUESKY_APP_PASSWORD"] or "")
+        return BlueskySession(options.xrpc_url, creds["BLUESKY_HANDLE"] or "", creds["BLUESKY_APP_PASSWORD"] or "",
+                              timeout_s=options.timeout_s)
 
     @classmethod
     def brand_args(cls, plan: BrandPlan, options: BlueskyOptions, shared: Any) -> dict[str, Any]:
@@ -420,6 +424,8 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
                     finished = yield from self._read(ws, floor, done, started_us, deadline, state)
                 if finished:
                     return
+            except _Garbled:
+                self._lost("a frame was cut off (not JSON); replaying from the cursor", state)
             except ConnectionClosed as exc:
                 self._lost(f"connection closed ({exc.__class__.__name__})", state)
             except OSError as exc:
@@ -440,18 +446,27 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
             )
         except InvalidURI as exc:
             raise ConfigError(f"[sources.bluesky] url: {self.url!r} is not a valid WebSocket URL") from exc
+        except InvalidStatus as exc:  # refused (5xx, 429): wait what the server asked for, if it did
+            status = exc.response.status_code
+            wait = parse_retry_after(exc.response.headers.get("Retry-After"), self._now())
+            if status == 429 or wait is not None:
+                self.state.remaining = 0
+                self.state.reset = self._now() + timedelta(seconds=wait or 0.0)
+            self._lost(f"cannot connect to {self.url} (HTTP {status})", state, wait)
+            return None
         except (OSError, InvalidHandshake, TimeoutError) as exc:
             self._lost(f"cannot connect to {self.url} ({exc.__class__.__name__})", state)
             return None
 
-    def _lost(self, what: str, state: dict[str, int]) -> None:
-        """Count a failure; back off exponentially, or give up with SourceError."""
+    def _lost(self, what: str, state: dict[str, int], wait: float | None = None) -> None:
+        """Count a failure; back off exponentially (or `wait`, as the server asked), or give up with SourceError."""
         state["failures"] += 1
         self.state.last_error = what
         if state["failures"] > self.max_reconnects:
             raise SourceError(f"bluesky jetstream: {what}; gave up after {self.max_reconnects} reconnects")
         self._reconnects += 1
-        wait = backoff(state["failures"], self.backoff_base_s, self.backoff_max_s)
+        if wait is None:
+            wait = backoff(state["failures"], self.backoff_base_s, self.backoff_max_s)
         log.info("bluesky jetstream: %s; reconnecting in %.1f s", what, wait)
         self._sleep(wait)
 
@@ -475,6 +490,7 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
                 return True  # idle (or out of time): caught up as far as the stream goes
             state["failures"] = 0
             self.state.last_error = None
+            self.state.remaining = self.state.reset = None
             event = self._decode(message)
             if event is None:
                 continue
@@ -504,6 +520,10 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
         try:
             event = json.loads(message)
         except json.JSONDecodeError as exc:
+            if self._garbled_at != self._newest:  # a frame cut in transit: replay from the cursor, once per position
+                self._garbled_at = self._newest
+                log.warning("bluesky jetstream: a frame is not JSON (%s); replaying from the cursor", exc.msg)
+                raise _Garbled from None
             log.warning("bluesky jetstream: skipped a frame that is not JSON (%s)", exc.msg)
             return None
         if not isinstance(event, dict) or not isinstance(event.get("time_us"), int):
@@ -674,6 +694,10 @@ class BlueskyCollector(BaseCollector[BlueskyOptions]):
             self.state.reset = datetime.fromtimestamp(int(reset), UTC)
 
 
+class _Garbled(Exception):
+    """A Jetstream frame that is not JSON (cut off on the way): the connection is dropped and replayed."""
+
+
 def _status(exc: BaseException) -> str:
     response = getattr(exc, "response", None)
     return f"HTTP {response.status_code}" if response is not None else exc.__class__.__name__
@@ -705,11 +729,12 @@ def _parse_search_pos(position: str | None) -> tuple[str | None, set[str]]:
     return (at or None), {u for u in uris.split(",") if u}
 
 
-def new_client(xrpc_url: str) -> Any:
+def new_client(xrpc_url: str, timeout_s: float) -> Any:
     """An atproto Client for `xrpc_url` (not logged in). Test seam: tests swap it for one with a local transport."""
     from atproto import Client
+    from atproto_client.request import Request
 
-    return Client(base_url=xrpc_url)
+    return Client(base_url=xrpc_url, request=Request(timeout=timeout_s))
 
 
 class BlueskySession:
@@ -721,9 +746,17 @@ class BlueskySession:
     """
 
     def __init__(
-        self, xrpc_url: str, handle: str, password: str, *, base_wait_s: float = 60.0, max_wait_s: float = 3600.0
+        self,
+        xrpc_url: str,
+        handle: str,
+        password: str,
+        *,
+        base_wait_s: float = 60.0,
+        max_wait_s: float = 3600.0,
+        timeout_s: float = 5.0,
     ) -> None:
         self.xrpc_url = xrpc_url
+        self.timeout_s = timeout_s
         self._handle = handle
         self._password = password
         self.base_wait_s = base_wait_s
@@ -745,7 +778,7 @@ class BlueskySession:
                 f"bluesky: login failed ({self.last_error}); next attempt after {self.next_try:%Y-%m-%d %H:%M:%S} UTC"
             )
         try:
-            self._client = _login(self.xrpc_url, self._handle, self._password)
+            self._client = _login(self.xrpc_url, self._handle, self._password, self.timeout_s)
         except (CredentialsError, SourceError) as exc:
             self.failures += 1
             self.last_error = str(exc).removeprefix("bluesky: ")
@@ -755,11 +788,11 @@ class BlueskySession:
         return self._client
 
 
-def _login(xrpc_url: str, handle: str, password: str) -> Any:
+def _login(xrpc_url: str, handle: str, password: str, timeout_s: float) -> Any:
     """A Client logged in at `xrpc_url`; after login it talks to the session's own server (didDoc's PDS)."""
     from atproto_client.exceptions import AtProtocolError, UnauthorizedError
 
-    client = new_client(xrpc_url)
+    client = new_client(xrpc_url, timeout_s)
     try:
         client.login(handle, password, fetch_bsky_profile=False)
     except UnauthorizedError:

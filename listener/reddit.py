@@ -234,6 +234,18 @@ REDDIT_DIALECT = Dialect("reddit", _compile_reddit)
 
 
 
+def _force_timeout(session: requests.Session, timeout_s: float) -> None:
+    """Every request on `session` waits at most `timeout_s`: prawcore sends its own fixed timeout (16 s, or
+    PRAWCORE_TIMEOUT) with every request, and praw 8 ignores its ``timeout`` setting."""
+    request = session.request
+
+    def timed(*args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["timeout"] = timeout_s
+        return request(*args, **kwargs)
+
+    session.request = timed  # type: ignore[method-assign]
+
+
 # --------------------------------------------------------------------------- options
 class RedditOptions(SourceOptions):
     """``[sources.reddit]`` options."""
@@ -255,7 +267,7 @@ class RedditOptions(SourceOptions):
     #: 429 waits allowed per request before RateLimitedError.
     max_rate_limit_waits: int = Field(5, ge=0, le=100)
     #: Seconds to wait for Reddit to answer one request.
-    request_timeout: int = Field(16, ge=1, le=300)
+    request_timeout: float = Field(16.0, gt=0, le=300)
 
 
 def _options(source_cfg: Mapping[str, Any]) -> RedditOptions:
@@ -386,12 +398,12 @@ class RedditCollector(BaseCollector[RedditOptions]):
         """One read-only praw.Reddit (app-only OAuth) for every brand."""
         creds = cls.secret_values()
         session = requests.Session()
+        _force_timeout(session, options.request_timeout)
         reddit = praw.Reddit(
             client_id=creds["REDDIT_CLIENT_ID"],
             client_secret=creds["REDDIT_CLIENT_SECRET"],
             user_agent=creds["REDDIT_USER_AGENT"],
             check_for_updates=False,
-            timeout=options.request_timeout,
             requestor_kwargs={"session": session},
         )
         reddit.read_only = True

@@ -140,6 +140,24 @@ def _declared_charset(content_type: str | None, body: bytes) -> str | None:
     return decl.group(1).decode("ascii").lower() if decl else None
 
 
+_ROOT = re.compile(rb"<([A-Za-z_][\w:.-]*)[\s>/]")
+
+
+def cut_off(body: bytes) -> bool:
+    """Does the document end before its root element closes (a feed cut off in transit)?
+
+    Asked only of feeds feedparser found ill-formed: a well-formed feed is never cut off. A root that
+    cannot be found (another encoding, no markup) is not called cut off.
+    """
+    start = 0
+    while (m := _ROOT.search(body, start)) is not None and body[m.start() + 1 : m.start() + 2] in (b"?", b"!"):
+        start = m.end()
+    head = _ROOT.search(body, start)
+    if head is None:
+        return False
+    return not body.rstrip().endswith(b"</" + head.group(1) + b">")
+
+
 def sanitize_feed_bytes(body: bytes, content_type: str | None = None) -> bytes:
     """Mark bad spots with stand-in characters so feedparser parses the rest of the feed normally.
 
@@ -403,6 +421,8 @@ class RSSCollector(BaseCollector[RSSOptions]):
         if parsed.bozo and not parsed.entries:
             reason = parsed.get("bozo_exception")
             raise SourceError(f"rss: {_describe(url)} is not a readable feed ({reason.__class__.__name__})")
+        if parsed.bozo and cut_off(resp.content):  # its last entry may be cut too: read it whole next time
+            raise SourceError(f"rss: {_describe(url)} was cut off (the document ends before its root element closes)")
         return parsed
 
     def _ordered(self, entries: list[Any]) -> list[Any]:

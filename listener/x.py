@@ -463,6 +463,9 @@ class XOptions(SourceOptions):
     max_retries: int = Field(4, ge=0, le=20)
     #: 429 waits allowed per request before RateLimitedError.
     max_rate_limit_waits: int = Field(5, ge=0, le=100)
+    #: Seconds to wait for X to answer one request (a silent server is a network error, retried);
+    #: stream mode: the longest silence on the stream (X sends a keep-alive every 20 s).
+    timeout_s: float = Field(30.0, gt=0)
     #: Stream mode: seconds one `fetch` keeps the stream open (None: until stopped).
     stream_seconds: float | None = Field(300.0, gt=0)
     #: Stream mode: consecutive failed reconnects before SourceError.
@@ -483,10 +486,18 @@ def without_retweets(query: str) -> str:
 
 
 # --------------------------------------------------------------------------- shared plumbing
-def _prepare_client(client: Any, state: SourceState) -> None:
-    """Raw JSON results, no sleeping inside tweepy, rate-limit headers recorded from every response."""
+def _prepare_client(client: Any, state: SourceState, timeout_s: float) -> None:
+    """Raw JSON results, no sleeping inside tweepy, a timeout on every request (tweepy sets none: a silent
+    server would hang the run), rate-limit headers recorded from every response."""
     client.return_type = dict
     client.wait_on_rate_limit = False
+    request = client.session.request
+
+    def timed(method: str, url: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", timeout_s)
+        return request(method, url, **kwargs)
+
+    client.session.request = timed
 
     def observe(response: requests.Response, *args: Any, **kwargs: Any) -> None:
         _record_limits(state, response.headers)
@@ -633,7 +644,7 @@ class XCollector(_XBase):
         self.max_results = options.max_results
         self.max_pages = options.max_pages
         self._position: str | None = None
-        _prepare_client(client, self.state)
+        _prepare_client(client, self.state, options.timeout_s)
 
     def __repr__(self) -> str:
         return f"XCollector(brand={self.brand!r}, query={self.query!r})"
@@ -724,7 +735,7 @@ class XStreamCollector(_XBase):
         key: str = "stream",
         search_client: tweepy.Client | None = None,
         max_items: int | None = None,
-        read_timeout: float = 30.0,
+        read_timeout: float | None = None,
         **common: Any,
     ) -> None:
         super().__init__(options, key=key, **common)
@@ -734,16 +745,16 @@ class XStreamCollector(_XBase):
         self.max_items = max_items
         self.max_seconds = options.stream_seconds
         self.max_reconnects = options.max_reconnects
-        self.read_timeout = read_timeout
+        self.read_timeout = read_timeout if read_timeout is not None else options.timeout_s
         self.max_results = options.max_results
         self._position: str | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._tags: dict[str, StreamTarget] = {}
         self._rule_ids: dict[str, StreamTarget] = {}  # X's rule id → target (a stream line may carry a null tag)
         self.reconnects = 0
-        _prepare_client(client, self.state)
+        _prepare_client(client, self.state, options.timeout_s)
         if search_client is not None:
-            _prepare_client(search_client, self.state)
+            _prepare_client(search_client, self.state, options.timeout_s)
 
     def __repr__(self) -> str:
         return f"XStreamCollector(brands={[t.brand for t in self.targets]!r})"

@@ -287,7 +287,8 @@ def test_malformed_events_logged_and_skipped(caplog: pytest.LogCaptureFixture) -
         json.dumps(base["commit"]["record"]["text"])[1:-1], "bad \\ud800 text"
     )
     huge = _post_variant(base, "3malformed4", text="x" * 1_000_000)
-    frames: list[Any] = [events[0], no_date, bad_date, surrogate, huge, "{not json", b"\xff\xfe binary", *events[1:]]
+    # the cut-off JSON frame comes last among the garbage: it makes the collector replay from its cursor
+    frames: list[Any] = [events[0], no_date, bad_date, surrogate, huge, b"\xff\xfe binary", "{not json", *events[1:]]
     with FakeJetstream(frames) as fake, caplog.at_level(logging.WARNING, logger="listener.bluesky"):
         items = list(collector(fake.url).fetch(None))
     assert [item_id(i) for i in items] == expected_items(events)
@@ -296,7 +297,7 @@ def test_malformed_events_logged_and_skipped(caplog: pytest.LogCaptureFixture) -
                          ("3malformed4", "characters")):
         assert f"at://{base['did']}/{POST}/{rkey}" in text
         assert reason in text
-    assert "not JSON" in text and "not UTF-8" in text
+    assert "not JSON" in text and "replaying from the cursor" in text and "not UTF-8" in text
 
 
 def test_match_filter_drops_non_matching_posts(jetstream: FakeJetstream) -> None:

@@ -100,7 +100,8 @@ def servers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeEntryway, Fak
 
     entryway, pds = FakeEntryway(), FakeXrpc()
     monkeypatch.setattr(
-        bluesky, "new_client", lambda url: Client(base_url=url, request=Request(transport=_ToLocal(PDS, pds.url)))
+        bluesky, "new_client",
+        lambda url, timeout_s: Client(base_url=url, request=Request(transport=_ToLocal(PDS, pds.url), timeout=timeout_s)),
     )
     monkeypatch.setenv("BLUESKY_HANDLE", ACCOUNT["handle"])
     monkeypatch.setenv("BLUESKY_APP_PASSWORD", PASSWORD)

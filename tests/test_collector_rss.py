@@ -25,6 +25,7 @@ from brandpulse.types import Cursor, Mention
 from listener.rss import (
     RSSCollector,
     RSSOptions,
+    cut_off,
     feed_key,
     html_to_text,
     parse_retry_after,
@@ -410,3 +411,21 @@ def test_from_config_rejects_bad_options(cfg: dict[str, Any], key: str, monkeypa
     _fake_query_module(monkeypatch)
     with pytest.raises(ConfigError, match=rf"\[sources.rss\] {key}"):
         RSSCollector.from_config(cfg, Settings())
+
+
+@pytest.mark.parametrize("feed", [RSS2, ATOM, ALERTS], ids=["rss2", "atom", "alerts"])
+def test_cut_off_feeds_are_told_from_whole_ones(feed: bytes) -> None:
+    assert not cut_off(feed) and not cut_off(feed + b"\n\n")
+    for fraction in (0.3, 0.5, 0.9):
+        assert cut_off(feed[: int(len(feed) * fraction)])
+    assert cut_off(feed.rstrip()[:-1])  # even one byte short of the root's end tag
+    assert not cut_off(b"not markup at all")
+
+
+def test_cut_off_feed_fails_that_feed_and_keeps_no_validators(web: tuple[FakeWeb, str], client: httpx.Client) -> None:
+    fake, base = web
+    fake.feeds["/cut"] = Feed(RSS2[: len(RSS2) * 2 // 3], '"cut-1"')  # served whole by HTTP, cut off as XML
+    c = make(client, [f"{base}/cut"])
+    with pytest.raises(SourceError, match="1 of 1 feeds failed"):
+        list(c.fetch(None))
+    assert c.cursor() is None and "cut off" in (c.health()["last_error"] or "")
