@@ -66,7 +66,7 @@ def _body(engine: Engine, url: str, key: str, brands: tuple[str, ...], preset: s
     if not brands:
         st.info("Choose at least one brand.")
         return
-    _kpi_tiles(data.kpis(engine, url, key, brands, since, until))
+    _kpi_tiles(data.kpis(engine, url, key, brands, since, until), data.social_nps(engine, url, key, brands, since, until))
     sent = data.bucket(data.series(engine, url, key, "sentiment", brands, since, until), tz, period.freq)
     if sent.empty:
         st.info("No mentions for the chosen brands in this period.")
@@ -97,16 +97,29 @@ def _pct(now: float, before: float) -> str | None:
     return f"{(now - before) / before:+.0%}"
 
 
-def _kpi_tiles(k: pd.DataFrame) -> None:
+def _nps_text(value: float | None) -> str:
+    """The tile's figure: "—" when too few authors wrote in the period (never a made-up 0)."""
+    return "—" if value is None or pd.isna(value) else f"{value:+.0f}"
+
+
+def _kpi_tiles(k: pd.DataFrame, nps: pd.DataFrame) -> None:
     st.subheader("Brands")
+    by_brand = {r.brand: r for r in nps.itertuples()}
     for row in k.itertuples():
-        c0, c1, c2, c3 = st.columns([1, 1, 1, 1])
+        c0, c1, c2, c3, c4 = st.columns([1, 1, 1, 1, 1])
         c0.text(row.brand)
         c1.metric("Mentions", f"{row.mentions:,}", delta=_pct(row.mentions, row.prev_mentions))
         share, prev = row.negative_share, row.prev_negative_share
         delta = f"{(share - prev) * 100:+.1f} pp" if pd.notna(share) and pd.notna(prev) else None
         c2.metric("Negative share", f"{share:.1%}" if pd.notna(share) else "–", delta=delta, delta_color="inverse")
         c3.metric("Reach", f"{row.reach:,}", delta=_pct(row.reach, row.prev_reach))
+        n = by_brand.get(row.brand)
+        if n is not None:
+            known = pd.notna(n.nps) and pd.notna(n.prev_nps)
+            c4.metric("Social NPS", _nps_text(n.nps), delta=f"{n.nps - n.prev_nps:+.0f}" if known else None,
+                      help=f"% promoters − % detractors among the {n.authors} authors who wrote about {row.brand} in "
+                           f"the period ({n.prev_authors} in the period before); shown from "
+                           "[advocates] nps_min_authors authors")
 
 
 POST_COLUMNS = {
