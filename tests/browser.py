@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,13 +32,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def dashboard(config: Path, env: dict[str, str], *, cwd: Path | None = None, startup_s: float = 60) -> Iterator[str]:
-    """`brandpulse dashboard --config CONFIG` on a free port; yields http://127.0.0.1:PORT (whatever host it binds)."""
+def dashboard(config: Path | None, env: dict[str, str], *, cwd: Path | None = None, startup_s: float = 60,
+              command: Callable[[int], list[str]] | None = None) -> Iterator[str]:
+    """`brandpulse dashboard --config CONFIG` (or `command(port)`) on a free port; yields http://127.0.0.1:PORT
+    (whatever host it binds)."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "brandpulse", "dashboard", "--config", str(config), "--port", str(port)],
-        env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    cmd = command(port) if command else [sys.executable, "-m", "brandpulse", "dashboard", "--config", str(config),
+                                         "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.time() + startup_s
         while True:
