@@ -22,7 +22,9 @@ ALERT_TRAP = ("window.__bpDialogs = []; for (const f of ['alert', 'confirm', 'pr
               "{ window[f] = (m) => { window.__bpDialogs.push(String(m)); }; }")
 #: Streamlit is still running the script, or a page still shows stale elements.
 BUSY = ('[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"], [data-testid="stSpinner"], '
-        '[data-stale="true"]')
+        '[data-stale="true"], [data-testid="stSkeleton"]')
+#: The app's own run state (the status widget is not shown in every toolbar mode).
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
 def free_port() -> int:
@@ -88,12 +90,14 @@ def chrome(profile_dir: Path, width: int = 1280, height: int = 800) -> Iterator[
 
 
 def settle(drv: Any, timeout: float = 60) -> None:
-    """Wait until Streamlit has finished running the script (no status widget, no spinner) and charts are drawn."""
+    """Wait until Streamlit has finished running the script (its run state, no running indicator, no spinner, no
+    skeleton) and charts are drawn."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     time.sleep(1.0)
-    WebDriverWait(drv, timeout).until(lambda d: not d.find_elements(By.CSS_SELECTOR, BUSY))
+    WebDriverWait(drv, timeout).until(lambda d: d.find_elements(By.CSS_SELECTOR, IDLE)
+                                      and not d.find_elements(By.CSS_SELECTOR, BUSY))
     WebDriverWait(drv, timeout).until(lambda d: all(
         p.find_elements(By.CSS_SELECTOR, ".main-svg") for p in d.find_elements(By.CSS_SELECTOR, '[data-testid="stPlotlyChart"]')))
     time.sleep(1.0)
