@@ -42,6 +42,9 @@ class AdvocatesConfig(BaseModel):
     min_posts: int = Field(default=1, ge=1)
     promoter_min_net: float = Field(default=0.5, ge=-1, le=1)
     detractor_max_net: float = Field(default=-0.2, ge=-1, le=1)
+    #: The Overview shows a period's social NPS only when at least this many authors wrote about the brand in it
+    #: (fewer: "—", too few to say).
+    nps_min_authors: int = Field(default=5, ge=1)
     #: How many top posts each ranked author carries as reasons.
     top_posts: int = Field(default=3, ge=0, le=20)
     #: People who work for the brand: "handle" or "platform:handle"; never ranked.

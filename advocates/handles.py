@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +25,7 @@ _HOSTS = {
 _URLISH = re.compile(r"^(https?://)?([a-z0-9-]+\.)+[a-z]{2,}(/|$)", re.I)
 
 
+@lru_cache(maxsize=1 << 16)  # a pure function called for every account of every ranked or NPS-classed author
 def normalise_handle(value: str, platform: str | None = None) -> tuple[str | None, str]:
     """(platform or None, handle) from '@Name', 'name', 'u/name', 'x:@Name' or a profile URL; the handle is lower case.
 

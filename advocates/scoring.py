@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -204,8 +205,12 @@ def social_nps(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
+    bucket: Callable[[datetime], datetime] = week_start,
 ) -> list[NPSWeek]:
-    """Weekly social NPS: each author active in a week classed on that week's posts; % promoters − % detractors."""
+    """Weekly social NPS: each author active in a week classed on that week's posts; % promoters − % detractors.
+
+    `bucket` maps a post's time to the start of its bucket (default: its week); `period_nps` uses it to class
+    each author on the posts of a whole period instead."""
     profiles = build_profiles(engine, model_key, brands=[brand.name], since=since, until=until)
     weeks: dict[datetime, Counter[str]] = defaultdict(Counter)
     for p in profiles:
@@ -213,7 +218,25 @@ def social_nps(
             continue
         by_week: dict[datetime, list[AuthorMention]] = defaultdict(list)
         for m in p.brand_mentions(brand.name):
-            by_week[week_start(m.created_at)].append(m)
+            by_week[bucket(m.created_at)].append(m)
         for w, ms in by_week.items():
             weeks[w][nps_class(net_sentiment(ms), cfg)] += 1
     return [NPSWeek(w, c["promoter"], c["passive"], c["detractor"]) for w, c in sorted(weeks.items())]
+
+
+def period_nps(
+    engine: Engine,
+    model_key: str,
+    brand: BrandConfig,
+    all_brands: list[BrandConfig],
+    cfg: AdvocatesConfig,
+    *,
+    since: datetime,
+    until: datetime,
+) -> tuple[NPSWeek, NPSWeek]:
+    """Social NPS of [since, until) and of the period of the same length before it, in one read: `social_nps` with
+    the two periods as its buckets (each author classed on their posts of the period)."""
+    before = since - (until - since)
+    got = {w.week: w for w in social_nps(engine, model_key, brand, all_brands, cfg, since=before, until=until,
+                                         bucket=lambda ts: since if ts >= since else before)}
+    return got.get(since, NPSWeek(since, 0, 0, 0)), got.get(before, NPSWeek(before, 0, 0, 0))

@@ -4,6 +4,7 @@ share of voice over time, rising terms and top posts. Reads rollups only, except
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -66,7 +67,15 @@ def _body(engine: Engine, url: str, key: str, brands: tuple[str, ...], preset: s
     if not brands:
         st.info("Choose at least one brand.")
         return
-    _kpi_tiles(data.kpis(engine, url, key, brands, since, until))
+    nps_tiles = _kpi_tiles(data.kpis(engine, url, key, brands, since, until))
+    _charts(engine, url, key, brands, period, tz)
+    # last: social NPS classes every author of the period from raw mentions (the slowest read), so the charts above
+    # are on screen while it runs; its tiles say "…" until then
+    _fill_nps(nps_tiles, data.social_nps(engine, url, key, brands, since, until))
+
+
+def _charts(engine: Engine, url: str, key: str, brands: tuple[str, ...], period: Period, tz: str) -> None:
+    since, until = period.since, period.until
     sent = data.bucket(data.series(engine, url, key, "sentiment", brands, since, until), tz, period.freq)
     if sent.empty:
         st.info("No mentions for the chosen brands in this period.")
@@ -97,16 +106,40 @@ def _pct(now: float, before: float) -> str | None:
     return f"{(now - before) / before:+.0%}"
 
 
-def _kpi_tiles(k: pd.DataFrame) -> None:
+def _kpi_tiles(k: pd.DataFrame) -> dict[str, Any]:
+    """The tiles per brand; returns each brand's placeholder for its social NPS tile (filled by `_fill_nps`)."""
     st.subheader("Brands")
+    nps: dict[str, Any] = {}
     for row in k.itertuples():
-        c0, c1, c2, c3 = st.columns([1, 1, 1, 1])
+        c0, c1, c2, c3, c4 = st.columns([1, 1, 1, 1, 1])
         c0.text(row.brand)
         c1.metric("Mentions", f"{row.mentions:,}", delta=_pct(row.mentions, row.prev_mentions))
         share, prev = row.negative_share, row.prev_negative_share
         delta = f"{(share - prev) * 100:+.1f} pp" if pd.notna(share) and pd.notna(prev) else None
         c2.metric("Negative share", f"{share:.1%}" if pd.notna(share) else "–", delta=delta, delta_color="inverse")
         c3.metric("Reach", f"{row.reach:,}", delta=_pct(row.reach, row.prev_reach))
+        nps[row.brand] = c4.empty()
+        nps[row.brand].metric("Social NPS", "…")
+    return nps
+
+
+def _nps_text(value: float | None) -> str:
+    """The tile's figure: "—" when too few authors wrote in the period (never a made-up 0)."""
+    return "—" if value is None or pd.isna(value) else f"{value:+.0f}"
+
+
+def _fill_nps(tiles: dict[str, Any], nps: pd.DataFrame) -> None:
+    by_brand = {r.brand: r for r in nps.itertuples()}
+    for brand, tile in tiles.items():
+        n = by_brand.get(brand)
+        if n is None:  # a brand the settings do not configure: the advocates stage has no NPS for it
+            tile.empty()
+            continue
+        known = pd.notna(n.nps) and pd.notna(n.prev_nps)
+        tile.metric("Social NPS", _nps_text(n.nps), delta=f"{n.nps - n.prev_nps:+.0f}" if known else None,
+                    help=f"% promoters − % detractors among the {n.authors} authors who wrote about {brand} in the "
+                         f"period ({n.prev_authors} in the period before); “—”: fewer authors than "
+                         "[advocates] nps_min_authors")
 
 
 POST_COLUMNS = {

@@ -93,6 +93,42 @@ def test_overview_follows_the_brand_filter_and_period_and_keeps_them_in_the_url(
     assert shared.multiselect(key="brands").value == ["Orbita"] and shared.selectbox(key="period").value == "24 h"
 
 
+def test_overview_tiles_show_each_brands_social_nps_with_its_change_and_a_dash_when_too_few_authors(
+        seeded: str, engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from advocates.lists import nps_change
+    from brandpulse.config import BrandConfig, Settings
+    from tests.conftest import T0
+
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.selectbox(key="period").set_value("24 h").run()
+    assert not at.exception
+    until = T0 + timedelta(hours=130)
+    settings = Settings(brands=[BrandConfig(name="Nimbus"), BrandConfig(name="Orbita")])
+    want = {c.brand: c for c in nps_change(engine, settings, ["Nimbus", "Orbita"], since=until - timedelta(hours=24),
+                                           until=until, model_key="m@r")}
+    nps = [m for m in at.metric if m.label == "Social NPS"]
+    assert len(nps) == 2  # one tile per brand, in the order of the brand rows (most mentions first)
+    for tile, brand in zip(nps, ["Nimbus", "Orbita"], strict=True):
+        w = want[brand]
+        assert w.nps is not None and w.prev_nps is not None and 5 <= w.authors <= 9  # seeded authors a0 … a8
+        assert tile.value == f"{w.nps:+.0f}" and tile.delta == f"{w.nps - w.prev_nps:+.0f}"
+    assert nps[0].value != nps[1].value  # Nimbus had an episode of negative posts in the day before
+
+    # with fewer authors than [advocates] nps_min_authors the tile says so instead of showing a number
+    cfg = tmp_path / "strict.toml"
+    cfg.write_text("[[brands]]\nname='Nimbus'\n[[brands]]\nname='Orbita'\n[advocates]\nnps_min_authors = 10\n",
+                   encoding="utf-8")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("BRANDPULSE_CONFIG", str(cfg))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert [(m.value, m.delta) for m in at.metric if m.label == "Social NPS"] == [("—", ""), ("—", "")]  # no change shown
+    assert _metrics(at)["Mentions"][0] != "—"  # the other tiles are unaffected
+
+
 def test_empty_store_tells_the_user_what_to_do(engine, db_url: str, monkeypatch: pytest.MonkeyPatch,
                                                 tmp_path: Path) -> None:
     monkeypatch.setenv("BRANDPULSE_DATABASE_URL", db_url)

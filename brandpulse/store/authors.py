@@ -88,12 +88,13 @@ def author_mentions(
 
 def authors_by_id(engine: Engine, ids: list[int] | None = None) -> dict[int, AuthorInfo]:
     """Authors (all, or the given ids) with their effective CRM link (confirmed first, then automatic)."""
-    q = select(AuthorRow)
+    q = select(AuthorRow.id, AuthorRow.platform, AuthorRow.handle, AuthorRow.display_name, AuthorRow.followers,
+               AuthorRow.profile, AuthorRow.first_seen, AuthorRow.last_seen)  # plain rows: no ORM objects to build
     if ids is not None:
         q = q.where(AuthorRow.id.in_(ids))
     out: dict[int, AuthorInfo] = {}
     with session_scope(engine) as s:
-        rows = list(s.scalars(q))
+        rows = list(s.execute(q))
         links: dict[int, tuple[int, str]] = {}
         lq = select(AuthorContactLinkRow.author_id, AuthorContactLinkRow.contact_id, AuthorContactLinkRow.status).where(
             AuthorContactLinkRow.status.in_(("confirmed", "auto"))
