@@ -15,6 +15,7 @@ from brandpulse.model_key import ModelKey
 from brandpulse.store import dashboard_queries as dq
 from brandpulse.store import queries
 from brandpulse.store.engine import make_engine
+from dashboard.background import Background
 
 TTL = 30  # seconds: the PR team's dashboard refreshes without hammering the store
 
@@ -115,26 +116,34 @@ def kpis(_engine: Engine, url: str, key: str, brands: tuple[str, ...], since: da
     return dq.kpis(_engine, key, list(brands) or None, since, until)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+#: Social NPS over a period changes slowly and is the slowest read (it classes every author): recomputed at most
+#: every ten minutes, in the background.
+NPS_TTL = 600
+
+
+@st.cache_resource
+def background() -> Background:
+    return Background(NPS_TTL)
+
+
 def social_nps(_engine: Engine, url: str, key: str, brands: tuple[str, ...], since: datetime,
-               until: datetime) -> pd.DataFrame:
+               until: datetime, *, start: bool = True) -> pd.DataFrame | None:
     """Per configured brand: social NPS of the period and of the one before (None: too few authors), computed by the
-    advocates stage from the period's scored mentions (a read of raw mentions, hence cached like the rest)."""
-    import gc
-    from dataclasses import asdict
+    advocates stage from the period's scored mentions — in the background (`Background`): None until the first
+    result is ready, so the Overview renders without waiting for it. `start=False` only looks."""
+    settings = settings_and_engine()[0]
 
-    from advocates.lists import nps_change
+    def compute() -> pd.DataFrame:
+        from dataclasses import asdict
 
-    # one short-lived object per mention and author, no cycles: the cyclic collector scanning the server's large heap
-    # on every few hundred allocations would double the time (measured: 3.4 s → 1.5 s on 200k mentions)
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        rows = nps_change(_engine, settings_and_engine()[0], list(brands), since=since, until=until, model_key=key)
-    finally:
-        if was_enabled:
-            gc.enable()
-    return pd.DataFrame([asdict(r) for r in rows], columns=["brand", "nps", "prev_nps", "authors", "prev_authors"])
+        from advocates.lists import nps_change
+
+        rows = nps_change(_engine, settings, list(brands), since=since, until=until, model_key=key)
+        return pd.DataFrame([asdict(r) for r in rows], columns=["brand", "nps", "prev_nps", "authors", "prev_authors"])
+
+    job = ("social_nps", url, key, brands, since, until)
+    result: pd.DataFrame | None = background().get(job, compute) if start else background().peek(job)
+    return result
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

@@ -3,8 +3,8 @@ share of voice over time, rising terms and top posts. Reads rollups only, except
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -67,11 +67,10 @@ def _body(engine: Engine, url: str, key: str, brands: tuple[str, ...], preset: s
     if not brands:
         st.info("Choose at least one brand.")
         return
-    nps_tiles = _kpi_tiles(data.kpis(engine, url, key, brands, since, until))
+    _kpi_tiles(data.kpis(engine, url, key, brands, since, until),
+               lambda: data.social_nps(engine, url, key, brands, since, until, start=False))
     _charts(engine, url, key, brands, period, tz)
-    # last: social NPS classes every author of the period from raw mentions (the slowest read), so the charts above
-    # are on screen while it runs; its tiles say "…" until then
-    _fill_nps(nps_tiles, data.social_nps(engine, url, key, brands, since, until))
+    data.social_nps(engine, url, key, brands, since, until)  # starts the slow read once the rest is on screen
 
 
 def _charts(engine: Engine, url: str, key: str, brands: tuple[str, ...], period: Period, tz: str) -> None:
@@ -106,10 +105,16 @@ def _pct(now: float, before: float) -> str | None:
     return f"{(now - before) / before:+.0%}"
 
 
-def _kpi_tiles(k: pd.DataFrame) -> dict[str, Any]:
-    """The tiles per brand; returns each brand's placeholder for its social NPS tile (filled by `_fill_nps`)."""
+#: While the social NPS is being computed, its tiles look again this often (seconds).
+NPS_POLL_S = 2.0
+
+
+def _kpi_tiles(k: pd.DataFrame, nps: Callable[[], pd.DataFrame | None]) -> None:
+    """The tiles per brand. Social NPS classes every author of the period from raw mentions (the slowest read), so it
+    is computed in the background (data.social_nps, started at the end of the page): until it is ready its tile says
+    "…" and looks again every NPS_POLL_S seconds on its own, without holding up the rest of the page."""
     st.subheader("Brands")
-    nps: dict[str, Any] = {}
+    ready = nps() is not None
     for row in k.itertuples():
         c0, c1, c2, c3, c4 = st.columns([1, 1, 1, 1, 1])
         c0.text(row.brand)
@@ -118,9 +123,11 @@ def _kpi_tiles(k: pd.DataFrame) -> dict[str, Any]:
         delta = f"{(share - prev) * 100:+.1f} pp" if pd.notna(share) and pd.notna(prev) else None
         c2.metric("Negative share", f"{share:.1%}" if pd.notna(share) else "–", delta=delta, delta_color="inverse")
         c3.metric("Reach", f"{row.reach:,}", delta=_pct(row.reach, row.prev_reach))
-        nps[row.brand] = c4.empty()
-        nps[row.brand].metric("Social NPS", "…")
-    return nps
+        with c4:
+            if ready:
+                _nps_tile(nps, row.brand)
+            else:
+                st.fragment(run_every=NPS_POLL_S)(_nps_tile)(nps, row.brand)
 
 
 def _nps_text(value: float | None) -> str:
@@ -128,18 +135,18 @@ def _nps_text(value: float | None) -> str:
     return "—" if value is None or pd.isna(value) else f"{value:+.0f}"
 
 
-def _fill_nps(tiles: dict[str, Any], nps: pd.DataFrame) -> None:
-    by_brand = {r.brand: r for r in nps.itertuples()}
-    for brand, tile in tiles.items():
-        n = by_brand.get(brand)
-        if n is None:  # a brand the settings do not configure: the advocates stage has no NPS for it
-            tile.empty()
-            continue
-        known = pd.notna(n.nps) and pd.notna(n.prev_nps)
-        tile.metric("Social NPS", _nps_text(n.nps), delta=f"{n.nps - n.prev_nps:+.0f}" if known else None,
-                    help=f"% promoters − % detractors among the {n.authors} authors who wrote about {brand} in the "
-                         f"period ({n.prev_authors} in the period before); “—”: fewer authors than "
-                         "[advocates] nps_min_authors")
+def _nps_tile(nps: Callable[[], pd.DataFrame | None], brand: str) -> None:
+    got = nps()
+    if got is None:
+        st.metric("Social NPS", "…", help="being computed; shown here in a moment")
+        return
+    n = next((r for r in got.itertuples() if r.brand == brand), None)
+    if n is None:  # a brand the settings do not configure: the advocates stage has no NPS for it
+        return
+    known = pd.notna(n.nps) and pd.notna(n.prev_nps)
+    st.metric("Social NPS", _nps_text(n.nps), delta=f"{n.nps - n.prev_nps:+.0f}" if known else None,
+              help=f"% promoters − % detractors among the {n.authors} authors who wrote about {brand} in the "
+                   f"period ({n.prev_authors} in the period before); “—”: fewer authors than [advocates] nps_min_authors")
 
 
 POST_COLUMNS = {

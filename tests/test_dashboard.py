@@ -99,11 +99,14 @@ def test_overview_tiles_show_each_brands_social_nps_with_its_change_and_a_dash_w
 
     from advocates.lists import nps_change
     from brandpulse.config import BrandConfig, Settings
+    from dashboard.data import background
     from tests.conftest import T0
 
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.selectbox(key="period").set_value("24 h").run()
     assert not at.exception
+    background().wait_idle()  # social NPS is computed in the background: the tiles' next look shows it
+    at.run()
     until = T0 + timedelta(hours=130)
     settings = Settings(brands=[BrandConfig(name="Nimbus"), BrandConfig(name="Orbita")])
     want = {c.brand: c for c in nps_change(engine, settings, ["Nimbus", "Orbita"], since=until - timedelta(hours=24),
@@ -124,6 +127,8 @@ def test_overview_tiles_show_each_brands_social_nps_with_its_change_and_a_dash_w
     st.cache_resource.clear()
     monkeypatch.setenv("BRANDPULSE_CONFIG", str(cfg))
     at = AppTest.from_file(APP, default_timeout=60).run()
+    background().wait_idle()
+    at.run()
     assert not at.exception
     assert [(m.value, m.delta) for m in at.metric if m.label == "Social NPS"] == [("—", ""), ("—", "")]  # no change shown
     assert _metrics(at)["Mentions"][0] != "—"  # the other tiles are unaffected

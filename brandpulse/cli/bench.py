@@ -184,6 +184,8 @@ def bench_dashboard(
     console.print(f"Overview first render: {res['overview_first_render_s']:.3f} s   queries (7 d): "
                   f"{res['overview_queries_s']:.3f} s   naive over raw mentions: {res['overview_naive_s']:.3f} s   "
                   f"({res['overview_speedup']:.0f}× faster)")
+    console.print(f"Social NPS tiles (computed in the background) ready {res['overview_nps_ready_s']:.3f} s after the "
+                  "render started")
     console.print(f"Mentions page 1: {res['mentions_first_page_s']:.4f} s   filtered: {res['mentions_filtered_page_s']:.4f} s"
                   f"   page 51 by keyset (last step): {res['mentions_page_50_last_step_s']:.4f} s   by OFFSET: "
                   f"{res['mentions_page_50_naive_offset_s']:.4f} s   Sources: {res['sources_queries_s']:.4f} s")
