@@ -59,6 +59,16 @@ def check_page(drv: Any, page: str) -> None:
         raise SystemExit(f"{page}: Streamlit's toolbar is shown (client.toolbarMode not applied)")
 
 
+def wait_for_background(drv: Any, timeout: float = 120) -> None:
+    """Wait until the Overview's background figures (social NPS, "…" while computed) are on screen."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(drv, timeout).until(lambda d: not any(
+        m.text.strip() == "…" for m in d.find_elements(By.CSS_SELECTOR, '[data-testid="stMetricValue"]')))
+    settle(drv)
+
+
 def save(drv: Any, path: Path) -> None:
     drv.save_screenshot(str(path))
     if path.stat().st_size > MAX_BYTES:  # a palette of 256 colours: a dashboard has few, charts stay sharp
@@ -90,6 +100,7 @@ def main() -> None:
             drv.get(base)
             wait_for_heading(drv, "Overview")
             settle(drv)
+            wait_for_background(drv)
             for page, name in PAGES.items():
                 if page != "Overview":
                     open_page(drv, page)
