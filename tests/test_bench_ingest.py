@@ -39,7 +39,8 @@ def test_both_ways_store_everything(db_url: str) -> None:
     assert res.count == 3_000 and res.naive_count == 60
     assert res.bulk_rate > 0 and res.naive_rate > 0
     out = res.as_dict()
-    assert set(out) >= {"rate", "ratio", "naive_rate", "backend"}
+    assert set(out) >= {"rate", "ratio", "naive_rate", "backend", "bulk_cpu_s"}
+    assert out["bulk_cpu_s"] > 0
 
 
 def _snapshot(engine: Engine) -> list[tuple[object, ...]]:
@@ -77,3 +78,35 @@ def test_bulk_path_reports_new_ids_and_skips_duplicates(engine: Engine) -> None:
     with session_scope(engine) as s:
         stored = {r.native_id: r.id for r in s.execute(select(MentionRow.native_id, MentionRow.id))}
     assert {k[1]: v for k, v in again.new_ids.items()} == {k: stored[k] for k in (m.native_id for m in mentions[30:])}
+
+
+def test_bulk_path_links_every_brand_and_the_newest_author_profile(engine: Engine) -> None:
+    from datetime import timedelta
+
+    from brandpulse.store.schema import MentionBrandRow
+    from brandpulse.types import AuthorRef
+    from tests.conftest import make_mention
+
+    two = make_mention(1, brand="Nimbus")
+    two.link("Cirrus")
+    brandless = make_mention(2)
+    brandless.brand, brandless.brands = None, ()
+    older = make_mention(3, author="ann", followers=5)
+    newer = make_mention(4, author="ann", followers=9, hours=2)
+    newer.author = AuthorRef("ann", display_name="Ann", followers=9)
+    again = make_mention(5, brand="Cirrus")
+    res = insert_mentions(engine, [two, brandless, newer, older, again])
+    assert res.new == 5
+    later = make_mention(5, brand="Kestrel")  # the same post found for another brand: linked, not stored again
+    assert insert_mentions(engine, [later, make_mention(6, brand="Nimbus")]).new == 1
+    with session_scope(engine) as s:
+        links = {(r.native_id, r.brand) for r in s.execute(
+            select(MentionRow.native_id, MentionBrandRow.brand).join(MentionRow, MentionRow.id == MentionBrandRow.mention_id))}
+        ann = s.execute(select(AuthorRow).where(AuthorRow.handle == "ann")).scalar_one()
+        ann_posts = s.scalars(select(MentionRow.author_id).where(MentionRow.native_id.in_(["3", "4"]))).all()
+    assert links == {("1", "Nimbus"), ("1", "Cirrus"), ("3", "Nimbus"), ("4", "Nimbus"), ("5", "Cirrus"),
+                     ("5", "Kestrel"), ("6", "Nimbus")}
+    assert (ann.display_name, ann.followers) == ("Ann", 9)  # the newest mention's profile, whatever the batch order
+    assert ann.last_seen is not None and ann.first_seen is not None
+    assert ann.last_seen.replace(tzinfo=None) - ann.first_seen.replace(tzinfo=None) == timedelta(hours=2)
+    assert ann_posts == [ann.id, ann.id]
