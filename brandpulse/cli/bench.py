@@ -41,9 +41,13 @@ def bench_score(
         res = bench_scoring(cfg, n=n, naive_n=naive_n)
     if stage:
         res["stage"] = stage
+    where = f"{res['device']} ({res['device_name']})" if res.get("device_name") else str(res["device"])
+    batches = (f"≤ {res['batch_tokens']:,} padded tokens per batch, length-sorted" if res.get("batch_tokens")
+               else f"batches of {res['batch_size']}, length-sorted, {res['workers']} worker(s)")
+    console.print(f"device: {safe(where)}   dtype: {safe(res['dtype'])}   runtime: {safe(res['runtime'])}   {batches}")
     console.print(f"batched: {res['rate']:.1f} texts/s   naive (same model, {safe(res['dtype'])}): "
                   f"{res['naive_rate']:.1f} texts/s   "
-                  f"ratio: {res['ratio']:.1f}×   peak RSS: {res['peak_rss_mb']:.0f} MB   device: {safe(res['device'])}")
+                  f"ratio: {res['ratio']:.1f}×   peak RSS: {res['peak_rss_mb']:.0f} MB")
     if "naive_rate_fp32" in res:
         console.print(f"naive in float32: {res['naive_rate_fp32']:.1f} texts/s → batched {safe(res['dtype'])} is "
                       f"{res['speedup_vs_fp32_naive']:.1f}× faster")
