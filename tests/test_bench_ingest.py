@@ -3,15 +3,19 @@ reads back exactly what the ORM path writes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from brandpulse.benchmarks.ingest import generate_mentions, run_ingest_bench, store_in_bulk, store_naively
 from brandpulse.store.engine import make_engine, session_scope
 from brandpulse.store.mentions import insert_mentions
 from brandpulse.store.migrate import upgrade
-from brandpulse.store.schema import AuthorRow, MentionRow
+from brandpulse.store.schema import AuthorRow, MentionBrandRow, MentionRow
+from brandpulse.types import AuthorRef
+from tests.conftest import make_mention
 
 
 def _fresh(db_url: str) -> Callable[[], Engine]:
@@ -81,12 +85,6 @@ def test_bulk_path_reports_new_ids_and_skips_duplicates(engine: Engine) -> None:
 
 
 def test_bulk_path_links_every_brand_and_the_newest_author_profile(engine: Engine) -> None:
-    from datetime import timedelta
-
-    from brandpulse.store.schema import MentionBrandRow
-    from brandpulse.types import AuthorRef
-    from tests.conftest import make_mention
-
     two = make_mention(1, brand="Nimbus")
     two.link("Cirrus")
     brandless = make_mention(2)
@@ -110,3 +108,17 @@ def test_bulk_path_links_every_brand_and_the_newest_author_profile(engine: Engin
     assert ann.last_seen is not None and ann.first_seen is not None
     assert ann.last_seen.replace(tzinfo=None) - ann.first_seen.replace(tzinfo=None) == timedelta(hours=2)
     assert ann_posts == [ann.id, ann.id]
+
+
+def test_bulk_path_writes_raw_payloads_as_json_dumps_does(engine: Engine) -> None:
+    payloads = [{"id": "1", "text": "Привіт, ✓ \"quoted\"\n", "n": [1, 2.5, None, True], "nested": {"a": {}}}, None,
+                {"big": 10**20, "neg": -0.0}]
+    mentions = []
+    for i, raw in enumerate(payloads):
+        m = make_mention(i)
+        m.raw = raw
+        mentions.append(m)
+    insert_mentions(engine, mentions)
+    with engine.connect() as conn:
+        stored = dict(conn.execute(text("SELECT native_id, CAST(raw AS TEXT) FROM mentions")).all())
+    assert stored == {str(i): json.dumps(raw) for i, raw in enumerate(payloads)}
