@@ -1,7 +1,7 @@
 """The SQLite bulk path for mentions: plain `executemany` on the DB-API connection of the open transaction.
 
 SQLAlchemy's per-value type processing costs more than SQLite's own insert work, so on SQLite the hot statements
-bypass it. What is left is mostly SQLite's own work (the mention row and its six index entries, the author upsert,
+bypass it. What is left is mostly SQLite's own work (the mention row and its five index entries, the author upsert,
 the commit), so the Python side keeps to one tuple per row and no extra round trips:
 
 - the author id is looked up by the mention insert itself (a subquery on the ``(platform, handle)`` key, reusing
@@ -13,7 +13,8 @@ the commit), so the Python side keeps to one tuple per row and no extra round tr
   encoder made once (the same text as ``json.dumps``).
 
 A multi-row ``VALUES`` insert (≤ 32,766 bound values per statement) was measured against ``executemany`` here:
-no faster, since SQLite binds and steps each row either way. New row ids come from ``id > max(id) before the
+no faster, since SQLite binds and steps each row either way; nor did a bigger page cache, later WAL checkpoints,
+mmap or bigger pages change the CPU time. New row ids come from ``id > max(id) before the
 insert``: SQLite has one writer at a time, and the author upsert before it already holds the write lock of this
 transaction, so every such row is ours.
 """
