@@ -82,6 +82,7 @@ def test_bulk_path_reports_new_ids_and_skips_duplicates(engine: Engine) -> None:
     with session_scope(engine) as s:
         stored = {r.native_id: r.id for r in s.execute(select(MentionRow.native_id, MentionRow.id))}
     assert {k[1]: v for k, v in again.new_ids.items()} == {k: stored[k] for k in (m.native_id for m in mentions[30:])}
+    assert {k[1]: v for k, v in first.new_ids.items()} == {k: stored[k] for k in (m.native_id for m in mentions[:30])}
 
 
 def test_bulk_path_links_every_brand_and_the_newest_author_profile(engine: Engine) -> None:

@@ -42,6 +42,7 @@ _INSERT_MENTION = (
     "VALUES (?1, ?2, ?3, (SELECT id FROM authors WHERE platform = ?1 AND handle = ?4), ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
     "?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT (platform, native_id) DO NOTHING"
 )
+_MAX_ID = "SELECT coalesce(max(id), 0) FROM mentions"
 _NEW_IDS = "SELECT id, platform, native_id FROM mentions WHERE id > ?"
 #: Every new mention's primary brand (`Mention.brands` starts with `Mention.brand`); nothing can conflict.
 _LINK_PRIMARY = "INSERT INTO mention_brands (mention_id, brand) SELECT id, brand FROM mentions WHERE id > ? AND brand IS NOT NULL"
@@ -116,9 +117,16 @@ def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> tuple[dict[tup
     cur = dbapi_conn.cursor()
     try:
         cur.executemany(_UPSERT_AUTHOR, list(authors.values()))
-        before = cur.execute("SELECT coalesce(max(id), 0) FROM mentions").fetchone()[0]
+        before = cur.execute(_MAX_ID).fetchone()[0]
         cur.executemany(_INSERT_MENTION, rows)
-        new_ids = {(platform, native_id): row_id for row_id, platform, native_id in cur.execute(_NEW_IDS, (before,))}
+        inserted = cur.rowcount
+        after = cur.execute(_MAX_ID).fetchone()[0]
+        if inserted == len(batch) and after - before == inserted:
+            # every row was new and took the next id in turn (SQLite gives a new row max(id) + 1): no need to read
+            # the ids back
+            new_ids = {m.key: before + 1 + i for i, m in enumerate(batch)}
+        else:
+            new_ids = {(platform, native_id): row_id for row_id, platform, native_id in cur.execute(_NEW_IDS, (before,))}
         if new_ids:
             cur.execute(_LINK_PRIMARY, (before,))
         others = [(new_ids[m.key], b) for m in batch if (len(m.brands) > 1 or m.brand not in m.brands)
