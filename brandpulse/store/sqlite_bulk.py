@@ -124,7 +124,7 @@ def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> tuple[dict[tup
         if inserted == len(batch) and after - before == inserted:
             # every row was new and took the next id in turn (SQLite gives a new row max(id) + 1): no need to read
             # the ids back
-            new_ids = {m.key: before + 1 + i for i, m in enumerate(batch)}
+            new_ids = {(m.platform, m.native_id): i for i, m in enumerate(batch, start=before + 1)}
         else:
             new_ids = {(platform, native_id): row_id for row_id, platform, native_id in cur.execute(_NEW_IDS, (before,))}
         if new_ids:
