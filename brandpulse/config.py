@@ -109,13 +109,19 @@ class ModelConfig(_Strict):
     device: str = "auto"  # auto | cpu | cuda
     #: CPU compute dtype: "auto" = bfloat16 when the CPU has native BF16 (AVX512-BF16 or AMX), else float32.
     cpu_dtype: str = "auto"  # auto | float32 | bfloat16
+    #: CUDA compute dtype: "auto" = bfloat16 when the GPU supports it (torch.cuda.is_bf16_supported()), else float16.
+    cuda_dtype: str = "auto"  # auto | float16 | bfloat16 | float32
+    #: On CUDA, batches are planned by padded tokens (rows × longest text), texts sorted by length, instead of
+    #: `batch_size` rows: up to this many tokens and `cuda_max_batch` rows per batch.
+    cuda_batch_tokens: int = Field(32_768, ge=512, le=4_194_304)
+    cuda_max_batch: int = Field(1_024, ge=1, le=65_536)
     #: Directory with the trained heads (sentiment.npz, emotion.npz, heads.json); default: the bundled ones.
     heads_dir: str | None = None
     #: Encoder runtime: "torch"; "onnx" = ONNX Runtime with int8 weights (CPU; faster, see README);
     #: "onnx-fp32" = ONNX Runtime without quantization. The ONNX file is exported once into cache_dir.
     runtime: str = "torch"
 
-    @field_validator("cpu_dtype", "runtime")
+    @field_validator("cpu_dtype", "cuda_dtype", "runtime")
     @classmethod
     def _one_of_the_choices(cls, v: str, info: ValidationInfo) -> str:
         v = v.strip().lower()
@@ -126,7 +132,8 @@ class ModelConfig(_Strict):
         return v
 
 
-_CHOICES = {"cpu_dtype": ("auto", "float32", "bfloat16"), "runtime": ("torch", "onnx", "onnx-fp32")}
+_CHOICES = {"cpu_dtype": ("auto", "float32", "bfloat16"), "cuda_dtype": ("auto", "float16", "bfloat16", "float32"),
+            "runtime": ("torch", "onnx", "onnx-fp32")}
 
 
 #: The flat `[alerts]` keys of the negativity_spike rule from before rules had their own tables.

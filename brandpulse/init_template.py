@@ -41,6 +41,8 @@ max_length = 128
 uncertain_threshold = 0.45   # below this confidence a mention is shown as "uncertain"
 device = "auto"              # auto | cpu | cuda
 cpu_dtype = "auto"           # auto = bfloat16 on CPUs with native BF16 (AVX512-BF16 / AMX), else float32
+cuda_dtype = "auto"          # auto = bfloat16 on GPUs that support it, else float16 (only used on CUDA)
+cuda_batch_tokens = 32768    # on CUDA: padded tokens per batch (texts sorted by length), at most cuda_max_batch rows
 runtime = "torch"            # torch | onnx (ONNX Runtime, int8: faster on CPU, see README) | onnx-fp32
 cpu_workers = 0              # 0 = auto: several batches at once on CPU (2 cores: 2 x 1 thread); 1 = one at a time
 

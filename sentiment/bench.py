@@ -190,6 +190,8 @@ def bench_scoring(cfg: ModelConfig, n: int = 400, naive_n: int = 100, fp32_basel
         "workers": int(getattr(encoder, "workers", 1)),
         "model": str(ModelKey.of_scorer(scorer)),
         "device": str(getattr(encoder, "device", "cpu")),
+        "device_name": device_name(str(getattr(encoder, "device", "cpu"))),
+        "batch_tokens": getattr(encoder, "batch_tokens", None),
         "load_s": round(load_s, 2),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
@@ -219,6 +221,25 @@ def _timed_rounds(ways: dict[str, tuple[Any, list[str]]], texts: list[str], roun
             spent[key] += time.perf_counter() - t0
             done[key] += len(part)
     return {key: done[key] / max(spent[key], 1e-9) for key in ways}
+
+
+def device_name(device: str) -> str:
+    """The GPU's name on CUDA ("NVIDIA H200"), else the CPU's model name (Linux /proc/cpuinfo), else ""."""
+    if device.startswith("cuda"):
+        import torch
+
+        try:
+            return str(torch.cuda.get_device_name(device))
+        except (RuntimeError, AssertionError, ValueError):
+            return ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
 
 
 def _threads() -> int:

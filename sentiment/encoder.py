@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from brandpulse.errors import ModelError
+from sentiment.batching import plan_batches
 from sentiment.convert import read_marker
 
 if TYPE_CHECKING:
@@ -77,6 +78,25 @@ def resolve_cpu_dtype(cpu_dtype: str) -> str:
     return wanted
 
 
+def resolve_cuda_dtype(cuda_dtype: str) -> str:
+    """ "auto" → "bfloat16" when the GPU computes it natively (``torch.cuda.is_bf16_supported()``: Ampere and newer),
+    else "float16"; an explicit "float16" / "bfloat16" / "float32" is kept."""
+    wanted = (cuda_dtype or "auto").strip().lower()
+    if wanted != "auto":
+        return wanted
+    import torch
+
+    try:
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    except (RuntimeError, AssertionError):  # no usable CUDA runtime after all
+        return "float16"
+
+
+def select_dtype(device: str, cpu_dtype: str = "auto", cuda_dtype: str = "auto") -> str:
+    """The dtype the encoder computes in on `device` (a resolved device: "cpu", "cuda", "cuda:1")."""
+    return resolve_cpu_dtype(cpu_dtype) if device == "cpu" else resolve_cuda_dtype(cuda_dtype)
+
+
 def resolve_device(device: str) -> str:
     """ "auto" → "cuda" when available, else "cpu"; "cuda" without a GPU is a ModelError."""
     import torch
@@ -102,10 +122,13 @@ def _torch_dtype(name: str, allowed: tuple[str, ...]) -> torch.dtype:
 class Encoder:
     """A transformer encoder loaded with AutoTokenizer/AutoModel; `embed()` is the fast batched path.
 
-    `threads` sets torch's (process-wide) CPU thread count. On CUDA the model runs in `cuda_dtype`
-    (fp16 by default, or "bfloat16"); on CPU in `cpu_dtype`: fp32 by default here, "bfloat16", or "auto"
-    (bf16 when the CPU has native BF16: about 2x faster with AVX512-BF16/AMX, cosine >= 0.9999 to fp32
-    measured; `load_encoder` passes the config's "auto"). Pooling and normalisation are always fp32.
+    `threads` sets torch's (process-wide) CPU thread count. On CUDA the model runs in `cuda_dtype`: "auto"
+    (the default) = bf16 when the GPU supports it, else fp16; and batches are planned by a token budget
+    (`cuda_batch_tokens` padded tokens, at most `cuda_max_batch` rows, texts sorted by length, see
+    `sentiment.batching.plan_batches`) instead of `batch_size` rows. On CPU the model runs in `cpu_dtype`: fp32 by
+    default here, "bfloat16", or "auto" (bf16 when the CPU has native BF16: about 2x faster with AVX512-BF16/AMX,
+    cosine >= 0.9999 to fp32 measured; `load_encoder` passes the config's "auto"), in length-sorted batches of
+    `batch_size`. Pooling and normalisation are always fp32.
     """
 
     def __init__(
@@ -118,8 +141,10 @@ class Encoder:
         max_length: int = 128,
         prefix: str = DEFAULT_PREFIX,
         local_files_only: bool = True,
-        cuda_dtype: str = "float16",
+        cuda_dtype: str = "auto",
         cpu_dtype: str = "float32",
+        cuda_batch_tokens: int = 32_768,
+        cuda_max_batch: int = 1_024,
         name: str | None = None,
         revision: str | None = None,
         adapter: Path | str | None = None,
@@ -141,7 +166,10 @@ class Encoder:
         self.max_length = max_length
         self.prefix = prefix
         on_cpu = self.device == "cpu"
-        dtype = _torch_dtype(resolve_cpu_dtype(cpu_dtype) if on_cpu else cuda_dtype, CPU_DTYPES if on_cpu else CUDA_DTYPES)
+        #: On CUDA: padded tokens per batch and rows per batch (None on CPU: fixed `batch_size` rows).
+        self.batch_tokens: int | None = None if on_cpu else max(1, int(cuda_batch_tokens))
+        self.max_batch = max(1, int(cuda_max_batch))
+        dtype = _torch_dtype(select_dtype(self.device, cpu_dtype, cuda_dtype), CPU_DTYPES if on_cpu else CUDA_DTYPES)
         self.dtype = str(dtype).replace("torch.", "")
         self.tokenizer, self.model = _load(self.source, local_files_only)
         self.adapter = apply_adapter(self.model, adapter) if adapter else None
@@ -174,12 +202,12 @@ class Encoder:
         """Embeddings (n, dim) float32, L2-normalised, in input order.
 
         Texts are tokenized once, sorted by length and batched with padding to each batch's longest
-        text. Every input gets a row: empty/NUL/huge texts are cleaned and truncated, never dropped.
+        text (`plan_batches`: `batch_size` rows on CPU, a token budget on CUDA). Every input gets a row:
+        empty/NUL/huge texts are cleaned and truncated, never dropped.
         """
-        bs = max(1, batch_size or self.batch_size)
         ids = self._tokenize(texts, self._limit(max_length))
         out = np.zeros((len(ids), self.dim), dtype=np.float32)
-        batches = list(length_sorted_batches(ids, bs))
+        batches = self.plan(ids, batch_size)
         if self.workers > 1 and len(batches) > 1:
             # a few batches at once, each on its own thread with few torch threads: on a small CPU this beats
             # one batch on all threads (less synchronisation inside each small matrix product)
@@ -189,6 +217,14 @@ class Encoder:
         for rows, emb in zip(batches, results, strict=True):
             out[rows] = emb
         return out
+
+    def plan(self, ids: Sequence[Sequence[int]], batch_size: int | None = None) -> list[list[int]]:
+        """The batches `embed` runs: on CPU `batch_size` rows each; on CUDA up to `batch_tokens` padded tokens and
+        `max_batch` rows each. Longest texts first either way."""
+        lengths = [len(x) for x in ids]
+        if self.batch_tokens is None:
+            return plan_batches(lengths, None, max(1, batch_size or self.batch_size))
+        return plan_batches(lengths, self.batch_tokens, self.max_batch)
 
     def _worker_pool(self) -> Any:
         if self._pool is None or self._pool_pid != os.getpid():  # a forked child has none of the parent's threads
@@ -277,11 +313,11 @@ def apply_adapter(model: Any, path: Path | str) -> str:
     return digest
 
 
-def length_sorted_batches(ids: Sequence[Sequence[int]], batch_size: int) -> Iterator[list[int]]:
-    """Row indices in batches of `batch_size`, longest texts first, so each batch pads to a similar length."""
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
-    for start in range(0, len(order), batch_size):
-        yield order[start : start + batch_size]
+def length_sorted_batches(ids: Sequence[Sequence[int]], batch_size: int,
+                          max_tokens: int | None = None) -> Iterator[list[int]]:
+    """Row indices in batches of at most `batch_size` (and `max_tokens` padded tokens, when set), longest texts
+    first, so each batch pads to a similar length (see `plan_batches`)."""
+    yield from plan_batches([len(x) for x in ids], max_tokens, batch_size)
 
 
 def _pad(batch: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:

@@ -27,6 +27,7 @@ from sentiment.encoder import (
     hub_offline,
     length_sorted_batches,
     resolve_device,
+    select_dtype,
 )
 from sentiment.normalize import normalize_post
 from sentiment.scorer import postprocess, texts_langs
@@ -81,7 +82,7 @@ class HubScorer:
 
     def __init__(self, model_id: str, tokenizer: Any, model: Any, mapping: list[int], emotion_from: EmbeddingScorer | None,
                  *, device: str = "cpu", uncertain_threshold: float = 0.45, batch_size: int = 32,
-                 max_length: int = 128) -> None:
+                 max_length: int = 128, batch_tokens: int | None = None) -> None:
         self.model_id = model_id
         self.tokenizer = tokenizer
         self.model = model
@@ -91,6 +92,8 @@ class HubScorer:
         self.uncertain_threshold = uncertain_threshold
         self.batch_size = batch_size
         self.max_length = max_length
+        #: On CUDA: padded tokens per batch (`batch_size` is then the most rows); None: `batch_size` rows.
+        self.batch_tokens = batch_tokens
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         commit = getattr(model.config, "_commit_hash", None)
         self.name = model_id.rstrip("/").split("/")[-1] if Path(model_id).is_dir() else model_id
@@ -107,7 +110,7 @@ class HubScorer:
                              return_attention_mask=False, return_token_type_ids=False)
         ids = enc["input_ids"]
         out = np.zeros((len(prepared), len(SENTIMENTS)), dtype=np.float64)
-        for rows in length_sorted_batches(ids, self.batch_size):
+        for rows in length_sorted_batches(ids, self.batch_size, self.batch_tokens):
             input_ids, mask = _pad([list(ids[i]) for i in rows], self.pad_id)
             with torch.inference_mode():
                 logits = self.model(input_ids=torch.from_numpy(input_ids).to(self.device),
@@ -152,7 +155,9 @@ def load_hub_scorer(cfg: ModelConfig, emotion_from: EmbeddingScorer | None) -> H
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
             model = AutoModelForSequenceClassification.from_pretrained(source, local_files_only=local_only,
                                                                        dtype=torch.float32)
-        model.to(device).eval()
+        # on CUDA in bf16/fp16 (`[model] cuda_dtype`); on CPU in fp32, as before
+        dtype = getattr(torch, select_dtype(device, "float32", cfg.cuda_dtype))
+        model.to(device=device, dtype=dtype).eval()
     except Exception as exc:  # transformers raises OSError, ValueError, HTTP errors, …
         why = " (HF_HUB_OFFLINE is set, so only local files were tried)" if offline and not local.is_dir() else ""
         log.warning("sentiment model %r could not be loaded%s: %s; using the bundled model instead", wanted, why, _why(exc))
@@ -163,5 +168,8 @@ def load_hub_scorer(cfg: ModelConfig, emotion_from: EmbeddingScorer | None) -> H
         log.warning("sentiment model %r has labels %s that cannot be mapped to negative/neutral/positive; "
                     "using the bundled model instead", wanted, sorted(id2label.values()))
         return None
+    on_cuda = device != "cpu"
     return HubScorer(source, tokenizer, model, mapping, emotion_from, device=device,
-                     uncertain_threshold=cfg.uncertain_threshold, batch_size=cfg.batch_size, max_length=cfg.max_length)
+                     uncertain_threshold=cfg.uncertain_threshold,
+                     batch_size=cfg.cuda_max_batch if on_cuda else cfg.batch_size, max_length=cfg.max_length,
+                     batch_tokens=cfg.cuda_batch_tokens if on_cuda else None)

@@ -3,15 +3,19 @@ reads back exactly what the ORM path writes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from brandpulse.benchmarks.ingest import generate_mentions, run_ingest_bench, store_in_bulk, store_naively
 from brandpulse.store.engine import make_engine, session_scope
 from brandpulse.store.mentions import insert_mentions
 from brandpulse.store.migrate import upgrade
-from brandpulse.store.schema import AuthorRow, MentionRow
+from brandpulse.store.schema import AuthorRow, MentionBrandRow, MentionRow
+from brandpulse.types import AuthorRef
+from tests.conftest import make_mention
 
 
 def _fresh(db_url: str) -> Callable[[], Engine]:
@@ -39,7 +43,8 @@ def test_both_ways_store_everything(db_url: str) -> None:
     assert res.count == 3_000 and res.naive_count == 60
     assert res.bulk_rate > 0 and res.naive_rate > 0
     out = res.as_dict()
-    assert set(out) >= {"rate", "ratio", "naive_rate", "backend"}
+    assert set(out) >= {"rate", "ratio", "naive_rate", "backend", "bulk_cpu_s"}
+    assert out["bulk_cpu_s"] > 0
 
 
 def _snapshot(engine: Engine) -> list[tuple[object, ...]]:
@@ -77,3 +82,44 @@ def test_bulk_path_reports_new_ids_and_skips_duplicates(engine: Engine) -> None:
     with session_scope(engine) as s:
         stored = {r.native_id: r.id for r in s.execute(select(MentionRow.native_id, MentionRow.id))}
     assert {k[1]: v for k, v in again.new_ids.items()} == {k: stored[k] for k in (m.native_id for m in mentions[30:])}
+    assert {k[1]: v for k, v in first.new_ids.items()} == {k: stored[k] for k in (m.native_id for m in mentions[:30])}
+
+
+def test_bulk_path_links_every_brand_and_the_newest_author_profile(engine: Engine) -> None:
+    two = make_mention(1, brand="Nimbus")
+    two.link("Cirrus")
+    brandless = make_mention(2)
+    brandless.brand, brandless.brands = None, ()
+    older = make_mention(3, author="ann", followers=5)
+    newer = make_mention(4, author="ann", followers=9, hours=2)
+    newer.author = AuthorRef("ann", display_name="Ann", followers=9)
+    again = make_mention(5, brand="Cirrus")
+    res = insert_mentions(engine, [two, brandless, newer, older, again])
+    assert res.new == 5
+    later = make_mention(5, brand="Kestrel")  # the same post found for another brand: linked, not stored again
+    assert insert_mentions(engine, [later, make_mention(6, brand="Nimbus")]).new == 1
+    with session_scope(engine) as s:
+        links = {(r.native_id, r.brand) for r in s.execute(
+            select(MentionRow.native_id, MentionBrandRow.brand).join(MentionRow, MentionRow.id == MentionBrandRow.mention_id))}
+        ann = s.execute(select(AuthorRow).where(AuthorRow.handle == "ann")).scalar_one()
+        ann_posts = s.scalars(select(MentionRow.author_id).where(MentionRow.native_id.in_(["3", "4"]))).all()
+    assert links == {("1", "Nimbus"), ("1", "Cirrus"), ("3", "Nimbus"), ("4", "Nimbus"), ("5", "Cirrus"),
+                     ("5", "Kestrel"), ("6", "Nimbus")}
+    assert (ann.display_name, ann.followers) == ("Ann", 9)  # the newest mention's profile, whatever the batch order
+    assert ann.last_seen is not None and ann.first_seen is not None
+    assert ann.last_seen.replace(tzinfo=None) - ann.first_seen.replace(tzinfo=None) == timedelta(hours=2)
+    assert ann_posts == [ann.id, ann.id]
+
+
+def test_bulk_path_writes_raw_payloads_as_json_dumps_does(engine: Engine) -> None:
+    payloads = [{"id": "1", "text": "Привіт, ✓ \"quoted\"\n", "n": [1, 2.5, None, True], "nested": {"a": {}}}, None,
+                {"big": 10**20, "neg": -0.0}]
+    mentions = []
+    for i, raw in enumerate(payloads):
+        m = make_mention(i)
+        m.raw = raw
+        mentions.append(m)
+    insert_mentions(engine, mentions)
+    with engine.connect() as conn:
+        stored = dict(conn.execute(text("SELECT native_id, CAST(raw AS TEXT) FROM mentions")).all())
+    assert stored == {str(i): json.dumps(raw) for i, raw in enumerate(payloads)}

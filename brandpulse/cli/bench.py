@@ -41,9 +41,13 @@ def bench_score(
         res = bench_scoring(cfg, n=n, naive_n=naive_n)
     if stage:
         res["stage"] = stage
+    where = f"{res['device']} ({res['device_name']})" if res.get("device_name") else str(res["device"])
+    batches = (f"≤ {res['batch_tokens']:,} padded tokens per batch, length-sorted" if res.get("batch_tokens")
+               else f"batches of {res['batch_size']}, length-sorted, {res['workers']} worker(s)")
+    console.print(f"device: {safe(where)}   dtype: {safe(res['dtype'])}   runtime: {safe(res['runtime'])}   {batches}")
     console.print(f"batched: {res['rate']:.1f} texts/s   naive (same model, {safe(res['dtype'])}): "
                   f"{res['naive_rate']:.1f} texts/s   "
-                  f"ratio: {res['ratio']:.1f}×   peak RSS: {res['peak_rss_mb']:.0f} MB   device: {safe(res['device'])}")
+                  f"ratio: {res['ratio']:.1f}×   peak RSS: {res['peak_rss_mb']:.0f} MB")
     if "naive_rate_fp32" in res:
         console.print(f"naive in float32: {res['naive_rate_fp32']:.1f} texts/s → batched {safe(res['dtype'])} is "
                       f"{res['speedup_vs_fp32_naive']:.1f}× faster")
@@ -110,8 +114,9 @@ def bench_ingest(
                 status.update(f"{name}: {safe(msg)}…")
 
             res = run_ingest_bench(make_store, count=count, naive_count=naive_count, batch_size=batch_size, progress=show)
-        console.print(f"{name}: bulk {res.bulk_rate:,.0f} mentions/s ({res.count:,} in batches of {res.batch_size:,})   "
-                      f"naive ORM loop {res.naive_rate:,.0f} mentions/s ({res.naive_count:,})   ratio {res.ratio:.1f}×")
+        console.print(f"{name}: bulk {res.bulk_rate:,.0f} mentions/s ({res.count:,} in batches of {res.batch_size:,}; "
+                      f"{res.bulk_cpu_s:.2f} s CPU in this process)   naive ORM loop {res.naive_rate:,.0f} mentions/s "
+                      f"({res.naive_count:,})   ratio {res.ratio:.1f}×")
         results.append(res.as_dict())
     if json_out:
         print(json.dumps({**results[0], "results": results}))

@@ -13,6 +13,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from brandpulse.errors import StoreError
 
+#: Page cache per SQLite connection, in KiB (a negative cache_size); it grows only as pages are used. SQLite's
+#: default (2 MiB) is smaller than the indexes a bulk insert walks, so it re-reads their pages from the OS.
+SQLITE_CACHE_KIB = 32_768
+#: WAL pages (4 KiB each) before a commit checkpoints them into the database file (SQLite's default: 1,000).
+#: Fewer, larger checkpoints copy a page changed by many transactions once and sync less often: the bulk ingest
+#: path spends about half the system time and runs ~30 % faster (`brandpulse bench ingest`, 50,000 and 200,000
+#: mentions). The WAL file may grow to ~80 MB. Durability is unchanged for a crashed process; after a power
+#: loss, as with any WAL store at synchronous=NORMAL, the commits since the last checkpoint may roll back —
+#: cursors are committed with the mentions they cover, so collectors fetch those again.
+SQLITE_WAL_AUTOCHECKPOINT = 20_000
+
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
@@ -20,6 +31,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    cur.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT}")
     cur.close()
 
 

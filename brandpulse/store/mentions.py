@@ -32,7 +32,7 @@ def insert_mentions_in(session: Session, mentions: Sequence[Mention]) -> InsertR
     """Bulk upsert inside an open transaction; duplicates (platform, native id) are ignored but their brands are linked."""
     unique: dict[tuple[str, str], Mention] = {}
     for m in mentions:
-        first = unique.setdefault(m.key, m)
+        first = unique.setdefault((m.platform, m.native_id), m)  # m.key, without a property call per mention
         if first is not m:
             for brand in m.brands:
                 first.link(brand)  # the same post found for two brands in one batch: stored once, linked to both

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from brandpulse.types import Mention, latest_by_author, utcnow
 
 _UPSERT_AUTHORS = """
 INSERT INTO authors (platform, handle, display_name, followers, crm_confirmed, first_seen, last_seen)
-SELECT p, h, d, f, false, t, t
-FROM unnest(%(p)s::text[], %(h)s::text[], %(d)s::text[], %(f)s::bigint[], %(t)s::timestamptz[]) AS u(p, h, d, f, t)
+SELECT p, h, d, f, false, t0, t
+FROM unnest(%(p)s::text[], %(h)s::text[], %(d)s::text[], %(f)s::bigint[], %(t0)s::timestamptz[], %(t)s::timestamptz[])
+  AS u(p, h, d, f, t0, t)
 ON CONFLICT (platform, handle) DO UPDATE SET
   display_name = coalesce(excluded.display_name, authors.display_name),
   followers = coalesce(excluded.followers, authors.followers),
@@ -56,6 +58,11 @@ def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> tuple[dict[tup
     """
     latest = latest_by_author(batch)
     authors = list(latest.items())
+    first: dict[tuple[str, str], datetime] = {}
+    for m in batch:
+        k = (m.platform, m.author.handle)
+        if k not in first or m.created_at < first[k]:
+            first[k] = m.created_at
     with dbapi_conn.cursor() as cur:
         cur.execute(
             _UPSERT_AUTHORS,
@@ -64,6 +71,7 @@ def insert_mentions(dbapi_conn: Any, batch: Sequence[Mention]) -> tuple[dict[tup
                 "h": [k[1] for k, _ in authors],
                 "d": [m.author.display_name for _, m in authors],
                 "f": [m.author.followers for _, m in authors],
+                "t0": [first[k] for k, _ in authors],
                 "t": [m.created_at for _, m in authors],
             },
         )
