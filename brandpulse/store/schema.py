@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -74,6 +75,10 @@ class MentionRow(Base):
         Index("ix_mentions_brand_created", "brand", "created_at"),
         Index("ix_mentions_author", "author_id"),
         Index("ix_mentions_created_id", "created_at", "id"),
+        # only near-duplicate groups are looked up by dup_group, and most mentions have none: a partial index costs
+        # nothing on the ingest of a mention outside a group
+        Index("ix_mentions_dup_group", "dup_group", sqlite_where=text("dup_group IS NOT NULL"),
+              postgresql_where=text("dup_group IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -92,7 +97,7 @@ class MentionRow(Base):
     parent_id: Mapped[str | None] = mapped_column(String(255))
     brand: Mapped[str | None] = mapped_column(String(255))
     query: Mapped[str | None] = mapped_column(Text)
-    dup_group: Mapped[int | None] = mapped_column(Integer, index=True)
+    dup_group: Mapped[int | None] = mapped_column(Integer)
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     ingested_at: Mapped[datetime]
 
