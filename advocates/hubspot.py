@@ -125,6 +125,9 @@ def call(fn: Callable[[], T], what: str, *, sleep: Callable[[float], None] = tim
 
 
 def _contact(obj: Any) -> Contact | None:
+    ext = field_text(getattr(obj, "id", None))
+    if not ext:
+        return None
     raw_props = getattr(obj, "properties", None)
     props: dict[str, Any] = dict(raw_props) if isinstance(raw_props, dict) else {}
     text = {k: field_text(v) for k, v in props.items()}
@@ -134,7 +137,7 @@ def _contact(obj: Any) -> Contact | None:
     handles = {f: h for p, f in HANDLE_PROPERTIES.items() if (h := text.get(p))}
     if not (name or email or website or handles):
         return None
-    return Contact(source=SOURCE, external_id=str(obj.id), name=name or None, email=email, website=website,
+    return Contact(source=SOURCE, external_id=ext, name=name or None, email=email, website=website,
                    company=text.get("company"), handles=handles,
                    opted_out=(text.get("hs_email_optout") or "").lower() == "true",
                    raw={k: v for k, v in props.items() if v is not None})

@@ -394,7 +394,9 @@ def load_settings(
                           hint="Check the --config / BRANDPULSE_CONFIG path, or run `brandpulse init` to write one.")
     if exists:
         try:
-            data = tomllib.loads(cfg.read_text(encoding="utf-8"))
+            # bytes decoded as they are (no newline translation): the settings source reads the file the same way,
+            # so a lone CR is refused here rather than there
+            data = tomllib.loads(cfg.read_bytes().decode("utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{cfg} is not valid TOML: {exc}") from None
         except (OSError, UnicodeDecodeError) as exc:

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from brandpulse.errors import SourceError
@@ -61,6 +61,7 @@ _SALESFORCE = json.loads((FIX / "salesforce" / "query_first_page_docs.json").rea
 
 @SOME
 @given(obj=mutated(_HUBSPOT["response"]["body"]["results"][0]))
+@example(obj={**_HUBSPOT["response"]["body"]["results"][0], "id": ""})  # no id to link by: skipped
 def test_hubspot_objects_are_contacts_or_skipped(obj: dict[str, Any]) -> None:
     from advocates.hubspot import _contact
 

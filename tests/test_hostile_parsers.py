@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 
@@ -287,6 +287,7 @@ toml_keys = st.sampled_from(["store.database_url", "store.retention_days", "mode
 
 @SOME
 @given(body=st.text(any_char, max_size=200))
+@example(body="\r")  # a lone CR: valid once newlines are translated, invalid TOML as the settings source reads it
 def test_arbitrary_config_text_is_settings_or_config_error(tmp_path_factory: pytest.TempPathFactory, body: str) -> None:
     path = tmp_path_factory.mktemp("cfg") / "brandpulse.toml"
     path.write_bytes(body.encode("utf-8", "surrogatepass"))
