@@ -42,7 +42,7 @@ from collections.abc import Iterator, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit, urlunsplit
 
 import feedparser
 import httpx
@@ -116,11 +116,21 @@ def _describe(url: str) -> str:
     return f"feed {feed_key(url)} ({urlsplit(url).hostname or '?'})"
 
 
+def _split(url: str) -> SplitResult | None:
+    """`url` split, or None when it cannot be (a feed's link such as `https://[host/…`: "Invalid IPv6 URL")."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
 def unwrap_google_link(link: str | None) -> str | None:
     """`https://www.google.com/url?rct=j&sa=t&url=<real>&ct=ga…` → `<real>`; other links unchanged."""
     if not link:
         return link
-    parts = urlsplit(link)
+    parts = _split(link)
+    if parts is None:
+        return link
     host = (parts.hostname or "").lower()
     is_google = host == "google.com" or host.startswith(("www.google.", "google."))
     if is_google and parts.path == "/url":
@@ -229,7 +239,8 @@ def _language(entry: Any, feed: Any) -> str | None:
 def _host(url: str | None) -> str | None:
     if not url:
         return None
-    host = urlsplit(url).hostname
+    parts = _split(url)
+    host = parts.hostname if parts is not None else None
     return host[4:] if host and host.startswith("www.") else host
 
 

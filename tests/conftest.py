@@ -8,11 +8,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 
 from brandpulse.store.engine import make_engine
 from brandpulse.store.migrate import upgrade
 from brandpulse.types import SENTIMENTS, AuthorRef, Engagement, Mention, SentimentScore
+
+#: Property tests: `make test` and CI draw the same examples every run (a run is red because the code changed, never
+#: because of a lucky draw); `HYPOTHESIS_PROFILE=fuzz make test` explores new, and many more, inputs each run.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+hypothesis_settings.register_profile("fuzz", max_examples=1000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 PG_URL = os.environ.get("BRANDPULSE_TEST_DATABASE_URL")
 REPO = Path(__file__).resolve().parent.parent

@@ -38,6 +38,8 @@ def hostile_feed(draw: st.DrawFn) -> bytes:
 @SOME
 @given(body=hostile_feed(), content_type=st.sampled_from(["application/rss+xml", "application/atom+xml; charset=utf-8",
                                                            "text/xml; charset=iso-8859-1", "text/html"]))
+@example(body=(FIX / "rss" / "google_alerts_atom.xml").read_bytes().replace(b"url=https://", b"url=https://[", 1),
+         content_type="application/rss+xml")  # a wrapped link that cannot be split ("Invalid IPv6 URL")
 def test_rss_feeds_yield_mentions_or_a_source_error(body: bytes, content_type: str) -> None:
     transport = httpx.MockTransport(lambda _req: httpx.Response(200, content=body,
                                                                 headers={"content-type": content_type}))
