@@ -210,13 +210,19 @@ def _to_jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _field(entry: Any, name: str) -> Any:
+    """`entry[name]` as the feed gave it: feedparser's own `get` maps a missing "updated" to "published" (with a
+    DeprecationWarning), which would make an entry without a date look dated."""
+    return dict.get(entry, name) if isinstance(entry, dict) else entry.get(name)
+
+
 def _entry_date(entry: Any) -> datetime | None:
     """published (else updated) in UTC; None when the entry has no date; raises ValueError on a bad one."""
     for name in ("published", "updated", "created"):
-        raw = entry.get(name)
+        raw = _field(entry, name)
         if not raw:
             continue
-        parsed = entry.get(f"{name}_parsed")
+        parsed = _field(entry, f"{name}_parsed")
         if parsed is None:
             raise ValueError(f"{name} date {str(raw)[:60]!r} cannot be parsed")
         return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
@@ -224,7 +230,7 @@ def _entry_date(entry: Any) -> datetime | None:
 
 
 def _has_date(entry: Any) -> bool:
-    return any(entry.get(f"{name}_parsed") for name in ("published", "updated", "created"))
+    return any(_field(entry, f"{name}_parsed") for name in ("published", "updated", "created"))
 
 
 def _language(entry: Any, feed: Any) -> str | None:
