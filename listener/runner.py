@@ -22,6 +22,7 @@ from brandpulse.store.engine import session_scope
 from brandpulse.store.mentions import delete_mentions_in, insert_mentions_in
 from brandpulse.types import Deletion, Mention, utcnow
 from listener.base import Collector
+from listener.common import describe
 from listener.dedup import StoreDeduper
 from listener.unstarted import UnstartedSource
 
@@ -159,37 +160,42 @@ def follow(
         threads.append(t)
         t.start()
 
+    def start(c: UnstartedSource) -> bool:
+        """Try again to build a source that could not start; True when it did (its collectors now run)."""
+        try:
+            started = c.start()
+        except Exception as exc:  # a credential still missing, a bad query found once it built, a bug
+            log.warning("source %s cannot start: %s", c.name, _first_line(exc))
+            _note_health(engine, c, ok=False, error=_first_line(exc), details=_safe_health(c))
+            return False
+        log.info("source %s started", c.name)
+        _note_health(engine, c, ok=True, details={"started": True})
+        for built in started:
+            spawn(built)
+        return True
+
     def loop(c: Collector) -> None:
         rounds = 0
         backoff = interval_s
         while not stop.is_set() and (max_rounds is None or rounds < max_rounds):
             rounds += 1
             if isinstance(c, UnstartedSource):  # could not start (credentials, login): retried with backoff
+                if start(c):
+                    return
+                backoff = min(backoff * 2, 3600.0)
+            else:
                 try:
-                    started = c.start()
-                except Exception as exc:  # a credential still missing, a bad query found once it built, a bug
-                    log.warning("source %s cannot start: %s", c.name, _first_line(exc))
-                    _note_health(engine, c, ok=False, error=_first_line(exc), details=_safe_health(c))
+                    st = collect_once(engine, c, stop=stop, deduper=deduper)
+                    backoff = interval_s
+                    if on_stats:
+                        on_stats(st)
+                except BrandpulseError as exc:
+                    log.warning("source %s/%s failed: %s", c.name, _key_of(c), _first_line(exc))
                     backoff = min(backoff * 2, 3600.0)
-                    stop.wait(backoff)
-                    continue
-                log.info("source %s started", c.name)
-                _note_health(engine, c, ok=True, details={"started": True})
-                for built in started:
-                    spawn(built)
-                return
-            try:
-                st = collect_once(engine, c, stop=stop, deduper=deduper)
-                backoff = interval_s
-                if on_stats:
-                    on_stats(st)
-            except BrandpulseError as exc:
-                log.warning("source %s/%s failed: %s", c.name, _key_of(c), _first_line(exc))
-                backoff = min(backoff * 2, 3600.0)
-            except Exception as exc:  # an unexpected bug in one collector must not kill the others
-                log.exception("source %s/%s crashed", c.name, _key_of(c))
-                _note_health(engine, c, ok=False, error=f"{exc.__class__.__name__}: {_first_line(exc)}")
-                backoff = min(backoff * 2, 3600.0)
+                except Exception as exc:  # an unexpected bug in one collector must not kill the others
+                    log.exception("source %s/%s crashed", c.name, _key_of(c))
+                    _note_health(engine, c, ok=False, error=describe(exc))
+                    backoff = min(backoff * 2, 3600.0)
             if max_rounds is not None and rounds >= max_rounds:
                 break
             stop.wait(backoff)

@@ -16,7 +16,6 @@ from brandpulse.store.engine import session_scope
 from brandpulse.store.schema import AlertRow, MentionRow, RollupRow
 
 SERIES_COLUMNS = ["hour", "total", "negative", "negative_share", "reach", "negative_reach"]
-#: Which state each state may move to (a resolved alert stays resolved; a new episode is a new alert).
 
 
 def alert_series(engine: Engine, model_key: str, brand: str, start: datetime, end: datetime,
