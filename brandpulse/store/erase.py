@@ -36,6 +36,12 @@ class Erased:
     alerts_scrubbed: int
 
 
+def deleted(session: Session, stmt: Any) -> int:
+    """Run a DELETE; how many rows it removed."""
+    result: Any = session.execute(stmt)
+    return int(result.rowcount or 0)
+
+
 def chunks(ids: list[int]) -> list[list[int]]:
     return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
 
@@ -72,8 +78,7 @@ def erase_mentions(session: Session, posts: Sequence[StoredPost], also: Iterable
     labels = 0
     for part in chunks(ids):
         session.execute(delete(AlertEvidenceRow).where(AlertEvidenceRow.mention_id.in_(part)))
-        labels += int(getattr(session.execute(delete(HumanLabelRow).where(HumanLabelRow.mention_id.in_(part))),
-                              "rowcount", 0) or 0)
+        labels += deleted(session, delete(HumanLabelRow).where(HumanLabelRow.mention_id.in_(part)))
         session.execute(delete(ScoreRow).where(ScoreRow.mention_id.in_(part)))
         session.execute(delete(MentionBrandRow).where(MentionBrandRow.mention_id.in_(part)))
         session.execute(delete(MentionRow).where(MentionRow.id.in_(part)))

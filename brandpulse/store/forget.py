@@ -4,14 +4,12 @@ the hourly rollups corrected so they equal a recount of what is left."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.orm import Session
 
 from brandpulse.errors import InputError
 from brandpulse.store.engine import session_scope
-from brandpulse.store.erase import erase_mentions
+from brandpulse.store.erase import deleted, erase_mentions
 from brandpulse.store.schema import AuthorContactLinkRow, AuthorRow, MentionRow
 
 
@@ -34,11 +32,6 @@ def parse_author(spec: str) -> tuple[str, str]:
     return platform.strip().lower(), handle
 
 
-def _deleted(s: Session, stmt: Any) -> int:
-    result: Any = s.execute(stmt)
-    return int(result.rowcount or 0)
-
-
 def forget_author(engine: Engine, platform: str, handle: str) -> ForgetResult:
     """Remove the author (PLATFORM, HANDLE; case and @ ignored) and everything stored about them."""
     want = handle.strip().lstrip("@").lower()
@@ -53,7 +46,7 @@ def forget_author(engine: Engine, platform: str, handle: str) -> ForgetResult:
             MentionRow.author_id.in_(author_ids))))
         needles = {h.lower() for _, h in authors} | {want, "@" + want}
         erased = erase_mentions(s, rows, also=needles)
-        links = _deleted(s, delete(AuthorContactLinkRow).where(AuthorContactLinkRow.author_id.in_(author_ids)))
+        links = deleted(s, delete(AuthorContactLinkRow).where(AuthorContactLinkRow.author_id.in_(author_ids)))
         s.execute(delete(AuthorRow).where(AuthorRow.id.in_(author_ids)))
     return ForgetResult(len(author_ids), erased.mentions, erased.scores, erased.labels, links or 0,
                         erased.alerts_scrubbed)

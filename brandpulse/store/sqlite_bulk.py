@@ -54,6 +54,7 @@ _LINK_STORED = (
     "ON CONFLICT (mention_id, brand) DO NOTHING RETURNING mention_id, brand"
 )
 
+
 def _json_encoder() -> Callable[[Any], str]:
     """`json.dumps` with its default settings, without building an encoder per call: `JSONEncoder.encode` makes a
     new C encoder on every call, which costs about as much as encoding a small payload. The C encoder made once
